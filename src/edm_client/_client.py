@@ -1,0 +1,143 @@
+"""`Client` and `AsyncClient`: the entry points, configured once, shared freely."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+import httpx
+
+from edm_client._base_client import (
+    DEFAULT_TIMEOUT,
+    ApiKey,
+    AsyncAPIClient,
+    SyncAPIClient,
+    Timeout,
+    _BaseClient,
+)
+from edm_client._retry import RetryPolicy
+from edm_client.resources.performance import AsyncPerformance, Performance
+
+__all__ = ["AsyncClient", "Client"]
+
+
+class Client(SyncAPIClient):
+    """The EDM API client.
+
+    `api_key` and `base_url` default to the `EDM_API_KEY` and `EDM_BASE_URL` environment
+    variables. `api_key` may be a zero-argument callable returning the current token: it is
+    asked before every attempt, and once more after a 401. `timeout` is seconds or an
+    `httpx.Timeout` (default 30 s, 5 s to connect); `max_retries` (default 2) and
+    `retry_policy` control retries. One client is safe to share between threads; close it
+    (or use `with`) to release its connections.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: ApiKey | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            retry_policy=retry_policy,
+            http_client=http_client,
+        )
+
+    @cached_property
+    def performance(self) -> Performance:
+        """Performance resources: `client.performance.learning_records`."""
+        return Performance(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> Client:
+        """A copy with other settings that shares this client's connection pool."""
+        copy = Client(
+            **self._copy_kwargs(timeout, max_retries, default_headers, retry_policy),
+            http_client=self._http,
+        )
+        copy._owns_http = False
+        return copy
+
+    def __repr__(self) -> str:
+        return _describe(self)
+
+
+class AsyncClient(AsyncAPIClient):
+    """The EDM API client for asyncio; the same options and methods as `Client`, awaited.
+
+    `api_key` may also be a callable returning an awaitable of the token.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: ApiKey | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            retry_policy=retry_policy,
+            http_client=http_client,
+        )
+
+    @cached_property
+    def performance(self) -> AsyncPerformance:
+        """Performance resources: `client.performance.learning_records`."""
+        return AsyncPerformance(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> AsyncClient:
+        """A copy with other settings that shares this client's connection pool."""
+        copy = AsyncClient(
+            **self._copy_kwargs(timeout, max_retries, default_headers, retry_policy),
+            http_client=self._http,
+        )
+        copy._owns_http = False
+        return copy
+
+    def __repr__(self) -> str:
+        return _describe(self)
+
+
+def _describe(client: _BaseClient) -> str:
+    settings: dict[str, Any] = {
+        "base_url": str(client.base_url),
+        "timeout": client.timeout,
+        "max_retries": client.max_retries,
+    }
+    if client._default_headers:
+        settings["default_headers"] = sorted(client._default_headers)
+    inner = ", ".join(f"{name}={value!r}" for name, value in settings.items())
+    return f"{type(client).__name__}({inner})"

@@ -1,0 +1,229 @@
+"""Every error the SDK raises. Catch `EDMError` to catch them all.
+
+    EDMError
+    ├── InvalidRequestError (also a ValueError)   bad arguments, raised before any request
+    └── APIError                                  something went wrong talking to the API
+        ├── APIConnectionError                    no response: DNS, refused, reset, TLS
+        │   └── APITimeoutError                   no response in time
+        ├── APIResponseValidationError            a 2xx whose body is not what the contract says
+        └── APIStatusError                        a 4xx or 5xx response
+            ├── BadRequestError                   400
+            ├── AuthenticationError               401
+            ├── PermissionDeniedError             403
+            ├── NotFoundError                     404
+            ├── ConflictError                     409
+            ├── UnprocessableEntityError          422 (`.errors` lists the fields)
+            ├── RateLimitError                    429
+            └── InternalServerError               500 and above
+
+Errors pickle and copy without the request's `Authorization` header.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "EDMError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+]
+
+_REDACTED = "[redacted]"
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_ENCODING_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+
+
+class EDMError(Exception):
+    """Root of every error raised by edm-client."""
+
+    message: str
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {key: _redact(value) for key, value in self.__dict__.items()}
+        return (_rebuild, (type(self), self.args, state))
+
+
+class InvalidRequestError(EDMError, ValueError):
+    """An argument the contract rejects; raised before anything is sent.
+
+    `param` names the argument, e.g. `"score"`.
+    """
+
+    param: str | None
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class APIError(EDMError):
+    """A request was sent and did not give a usable result.
+
+    `request` is the last `httpx.Request` sent (its `Authorization` header is redacted when
+    pickled); `body` is the decoded response body (JSON when it parses, else text), or None.
+    """
+
+    request: httpx.Request | None
+    body: object
+
+    def __init__(self, message: str, *, request: httpx.Request | None, body: object = None) -> None:
+        super().__init__(message)
+        self.request = request
+        self.body = body
+
+
+class APIConnectionError(APIError):
+    """No response arrived: the connection failed, was refused or was reset."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No response arrived within the timeout."""
+
+
+class _ResponseError(APIError):
+    response: httpx.Response
+    status_code: int
+    request_id: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, request=response.request, body=body)
+        self.response = response
+        self.status_code = response.status_code
+        self.request_id = request_id
+
+
+class APIResponseValidationError(_ResponseError):
+    """A successful response whose body does not match the contract (not JSON, fields missing).
+
+    `.response`, `.status_code`, `.request_id` and `.body` (the text received) show what came.
+    """
+
+
+class APIStatusError(_ResponseError):
+    """The API answered with an error status. Subclasses narrow it by status code.
+
+    `.status_code`, `.request_id`, `.body` (parsed JSON, else text) and `.response` say what
+    the server answered.
+    """
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed, for example a cursor the server could not decode."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token is missing, malformed or expired."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the token is valid but not allowed to do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such record, or not visible to this tenant or application."""
+
+
+class ConflictError(APIStatusError):
+    """409: the idempotency key was already used with a different body."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: validation failed. `.errors` lists `{"field", "code", "message"}` per broken rule."""
+
+    errors: list[dict[str, Any]]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, response=response, body=body, request_id=request_id)
+        raw = body.get("errors") if isinstance(body, dict) else None
+        self.errors = [e for e in raw if isinstance(e, dict)] if isinstance(raw, list) else []
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. Retried automatically; raised once retries run out."""
+
+
+class InternalServerError(APIStatusError):
+    """500 or above: the server or a gateway failed. Retried automatically for 500-504."""
+
+
+def _rebuild(cls: type[EDMError], args: tuple[Any, ...], state: dict[str, Any]) -> EDMError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
+def _redact(value: object) -> object:
+    if isinstance(value, httpx.Response):
+        return _redacted_response(value)
+    if isinstance(value, httpx.Request):
+        return _redacted_request(value)
+    return value
+
+
+def _redacted_request(request: httpx.Request) -> httpx.Request:
+    headers = [
+        (name, _REDACTED if name.lower() in _SECRET_HEADERS else value)
+        for name, value in request.headers.multi_items()
+    ]
+    try:
+        content = request.content
+    except httpx.RequestNotRead:
+        content = b""
+    return httpx.Request(request.method, request.url, headers=headers, content=content)
+
+
+def _redacted_response(response: httpx.Response) -> httpx.Response:
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        content = b""
+    try:
+        request: httpx.Request | None = _redacted_request(response.request)
+    except RuntimeError:  # a Response built without a request
+        request = None
+    # The content is already decoded, so the encoding headers no longer describe it.
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in _ENCODING_HEADERS
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=request,
+    )

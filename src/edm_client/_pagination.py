@@ -1,0 +1,160 @@
+"""Cursor pages: `{"data": [...], "next_cursor": "..." | null}`.
+
+Only `next_cursor: null` ends a listing; an empty page with a cursor goes on. A cursor the
+server already gave once ends iteration with `APIResponseValidationError` instead of looping.
+Iterating a page walks every later page too, holding one page in memory at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from typing import Any, Generic, TypeVar
+
+import httpx
+import pydantic
+from typing_extensions import NotRequired, TypedDict
+
+from edm_client._display import models_html
+from edm_client._exceptions import APIResponseValidationError, EDMError
+from edm_client._response import parse_json, request_id_of
+
+__all__ = ["AsyncCursorPage", "AsyncPaginator", "CursorPage"]
+
+T = TypeVar("T", bound=pydantic.BaseModel)
+PageT = TypeVar("PageT", bound="_BasePage[Any]")
+
+
+class _Envelope(TypedDict, Generic[T]):
+    data: list[T]
+    next_cursor: NotRequired[str | None]
+
+
+@functools.cache
+def _envelope_adapter(item: type[T]) -> pydantic.TypeAdapter[_Envelope[T]]:
+    return pydantic.TypeAdapter(_Envelope[item])  # type: ignore[valid-type]
+
+
+class _BasePage(Generic[T]):
+    data: list[T]
+    """The records on this page (possibly none, even when more pages follow)."""
+    next_cursor: str | None
+    """The cursor of the next page; None on the last page."""
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        item: type[T],
+        fetch: Callable[[str], Any],
+        used_cursors: frozenset[str] = frozenset(),
+    ) -> None:
+        body = parse_json(response, _envelope_adapter(item), f"page of {item.__name__}")
+        self.data = body["data"]
+        self.next_cursor = body.get("next_cursor")
+        self.http_response = response
+        self._item = item
+        self._fetch = fetch
+        self._used_cursors = used_cursors
+
+    @property
+    def request_id(self) -> str | None:
+        return request_id_of(self.http_response)
+
+    def has_next_page(self) -> bool:
+        return self.next_cursor is not None
+
+    def _checked_next_cursor(self) -> str:
+        cursor = self.next_cursor
+        if cursor is None:
+            raise EDMError("This is the last page; check has_next_page() before get_next_page().")
+        if cursor in self._used_cursors:
+            raise APIResponseValidationError(
+                f"The server sent next_cursor {cursor!r} again after it was already used; "
+                "stopping here instead of fetching the same pages forever.",
+                response=self.http_response,
+                body=self.next_cursor,
+                request_id=self.request_id,
+            )
+        return cursor
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__}[{self._item.__name__}] {len(self.data)} records,"
+            f" next_cursor={self.next_cursor!r}>"
+        )
+
+    def _repr_html_(self) -> str:
+        columns = [n for n in self._item.model_fields if n not in _HIDDEN_COLUMNS]
+        more = "more pages follow" if self.has_next_page() else "last page"
+        caption = f"{self._item.__name__}: {len(self.data)} on this page, {more}"
+        return models_html(self.data, caption=caption, columns=columns)
+
+
+_HIDDEN_COLUMNS = frozenset({"tenant_id", "app_id", "updated_by", "deleted_by", "schema_version"})
+
+
+class CursorPage(_BasePage[T]):
+    """One page of a listing. Iterate it to get every record of this and all later pages."""
+
+    def get_next_page(self) -> CursorPage[T]:
+        """Fetch the page after this one."""
+        cursor = self._checked_next_cursor()
+        page: CursorPage[T] = self._fetch(cursor)
+        page._used_cursors = self._used_cursors | {cursor}
+        return page
+
+    def iter_pages(self) -> Iterator[CursorPage[T]]:
+        """This page and every later one, fetched as you go."""
+        page = self
+        while True:
+            yield page
+            if not page.has_next_page():
+                return
+            page = page.get_next_page()
+
+    def __iter__(self) -> Iterator[T]:
+        for page in self.iter_pages():
+            yield from page.data
+
+
+class AsyncCursorPage(_BasePage[T]):
+    """One page of a listing. `async for` over it gets every record of this and later pages."""
+
+    async def get_next_page(self) -> AsyncCursorPage[T]:
+        """Fetch the page after this one."""
+        cursor = self._checked_next_cursor()
+        page: AsyncCursorPage[T] = await self._fetch(cursor)
+        page._used_cursors = self._used_cursors | {cursor}
+        return page
+
+    async def iter_pages(self) -> AsyncIterator[AsyncCursorPage[T]]:
+        """This page and every later one, fetched as you go."""
+        page = self
+        while True:
+            yield page
+            if not page.has_next_page():
+                return
+            page = await page.get_next_page()
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for page in self.iter_pages():
+            for item in page.data:
+                yield item
+
+
+class AsyncPaginator(Generic[T]):
+    """What async `list()` returns: `await` it for the first page, or `async for` every record."""
+
+    def __init__(self, first_page: Callable[[], Awaitable[AsyncCursorPage[T]]]) -> None:
+        self._first_page = first_page
+
+    def __await__(self) -> Generator[Any, None, AsyncCursorPage[T]]:
+        return self._first_page().__await__()
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        page = await self._first_page()
+        async for item in page:
+            yield item

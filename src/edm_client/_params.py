@@ -1,0 +1,138 @@
+"""Turning Python arguments into wire values, refusing what the contract rejects.
+
+Everything here raises `InvalidRequestError` naming the argument, before any request is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Any, TypeAlias
+from urllib.parse import quote
+
+from edm_client._exceptions import InvalidRequestError
+from edm_client._rules import FieldError
+
+__all__ = [
+    "DateTimeInput",
+    "IdInput",
+    "check_body",
+    "encode_body",
+    "id_value",
+    "path_segment",
+    "query_bool",
+    "wire_bool",
+    "wire_datetime",
+    "wire_enum",
+    "wire_number",
+    "wire_str",
+]
+
+IdInput: TypeAlias = str | uuid.UUID
+DateTimeInput: TypeAlias = datetime | date | str
+
+
+def _type_error(name: str, expected: str, value: object) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"{name} must be {expected}, not {type(value).__name__} {_show(value)}", param=name
+    )
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def id_value(name: str, value: IdInput) -> str:
+    """An id as the string to send; a `uuid.UUID` is accepted."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if not isinstance(value, str):
+        raise _type_error(name, "a str or uuid.UUID", value)
+    return value
+
+
+def path_segment(name: str, value: IdInput) -> str:
+    """An id percent-encoded as exactly one URL path segment."""
+    text = id_value(name, value)
+    if not text.strip() or text in (".", ".."):
+        raise InvalidRequestError(f"{name} must be a non-empty id, not {text!r}", param=name)
+    return quote(text, safe="")
+
+
+def wire_str(name: str, value: str) -> str:
+    if not isinstance(value, str):
+        raise _type_error(name, "a str", value)
+    return value
+
+
+def wire_number(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _type_error(name, "a number", value)
+    if not math.isfinite(value):
+        raise InvalidRequestError(f"{name} must be a finite number, not {value!r}", param=name)
+    return value
+
+
+def wire_bool(name: str, value: bool) -> bool:
+    if not isinstance(value, bool):
+        raise _type_error(name, "True or False", value)
+    return value
+
+
+def query_bool(name: str, value: bool) -> str:
+    return "true" if wire_bool(name, value) else "false"
+
+
+def wire_enum(name: str, value: str | Enum) -> str:
+    if isinstance(value, Enum):
+        value = value.value
+    return wire_str(name, value)  # type: ignore[arg-type]
+
+
+def wire_datetime(name: str, value: DateTimeInput) -> str:
+    """RFC 3339 text. A `date` means midnight UTC; a naive `datetime` is refused."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidRequestError(
+                f"{name} is a naive datetime ({value.isoformat()}); its time zone would be a "
+                f"guess. Pass an aware one, e.g. {name}=datetime(..., tzinfo=timezone.utc).",
+                param=name,
+            )
+        if value.utcoffset() == timezone.utc.utcoffset(None):
+            return value.replace(tzinfo=None).isoformat() + "Z"
+        return value.isoformat()
+    if isinstance(value, date):
+        return f"{value.isoformat()}T00:00:00Z"
+    if isinstance(value, str):
+        return value
+    raise _type_error(name, "an aware datetime, a date or an RFC 3339 string", value)
+
+
+def compact(
+    converters: Mapping[str, Callable[[str, Any], object]], values: Mapping[str, object]
+) -> dict[str, Any]:
+    """The wire form of every value that is not None (None means "not sent")."""
+    return {
+        name: converters[name](name, value) for name, value in values.items() if value is not None
+    }
+
+
+def check_body(errors: list[FieldError]) -> None:
+    """Raise for the broken contract rules found in a body about to be sent."""
+    if errors:
+        first = errors[0]
+        more = (
+            f" (and {len(errors) - 1} more: {', '.join(map(str, errors[1:]))})"
+            if errors[1:]
+            else ""
+        )
+        raise InvalidRequestError(f"{first}{more}", param=first.field)
+
+
+def encode_body(body: Mapping[str, object]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()

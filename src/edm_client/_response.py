@@ -1,0 +1,179 @@
+"""Turning an `httpx.Response` into a result or a typed error, and the raw-response wrapper."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import httpx
+import pydantic
+
+from edm_client._exceptions import (
+    APIResponseValidationError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+
+__all__ = ["APIResponse", "parse_json", "request_id_of", "status_error"]
+
+T = TypeVar("T")
+
+REQUEST_ID_HEADER = "x-request-id"
+_MAX_TEXT_IN_MESSAGE = 200
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"<[^>]+>")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def request_id_of(response: httpx.Response, body: object = None) -> str | None:
+    """The request id from the `X-Request-ID` header, else from a JSON error body."""
+    request_id: str | None = response.headers.get(REQUEST_ID_HEADER)
+    if request_id is None and isinstance(body, dict):
+        found = body.get("request_id")
+        request_id = found if isinstance(found, str) else None
+    return request_id
+
+
+def decode_body(response: httpx.Response) -> object:
+    """The body as JSON when it parses, else as text (empty string when there is none)."""
+    content = response.content
+    if not content:
+        return ""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return response.text
+
+
+def status_error(response: httpx.Response) -> APIStatusError:
+    """The typed error for a 4xx/5xx response, with one readable sentence as its message."""
+    body = decode_body(response)
+    request_id = request_id_of(response, body)
+    status = response.status_code
+    cls = _STATUS_ERRORS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
+    message = f"{status} {response.reason_phrase or 'Error'}: {_server_message(body, response)}"
+    if request_id:
+        message += f" (request id {request_id})"
+    return cls(message, response=response, body=body, request_id=request_id)
+
+
+def _server_message(body: object, response: httpx.Response) -> str:
+    if isinstance(body, dict):
+        for candidate in (
+            body.get("detail"),
+            _nested_message(body.get("error")),
+            body.get("message"),
+            body.get("title"),
+        ):
+            if isinstance(candidate, str) and candidate.strip():
+                return _clip(candidate)
+        return _clip(f"the server sent {json.dumps(body)[:_MAX_TEXT_IN_MESSAGE]}")
+    if isinstance(body, str):
+        if not body.strip():
+            return "the server sent an empty body"
+        if "html" in response.headers.get("content-type", "") or body.lstrip().startswith("<"):
+            title = _HTML_TITLE.search(body)
+            text = title.group(1) if title else _HTML_TAG.sub(" ", body)
+            return _clip(f"the server sent an HTML page: {text}")
+        return _clip(body)
+    return _clip(f"the server sent {json.dumps(body)}")
+
+
+def _nested_message(error: object) -> object:
+    if isinstance(error, dict):
+        return error.get("message")
+    return error
+
+
+def _clip(text: str) -> str:
+    text = _WHITESPACE.sub(" ", text).strip()
+    if len(text) > _MAX_TEXT_IN_MESSAGE:
+        text = text[: _MAX_TEXT_IN_MESSAGE - 1] + "…"
+    return text
+
+
+def parse_json(response: httpx.Response, adapter: pydantic.TypeAdapter[T], what: str) -> T:
+    """Validate the body straight from bytes into `what`, or raise APIResponseValidationError."""
+    try:
+        return adapter.validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        raise _validation_error(response, exc, what) from None
+
+
+def _validation_error(
+    response: httpx.Response, exc: pydantic.ValidationError, what: str
+) -> APIResponseValidationError:
+    body = decode_body(response)
+    request_id = request_id_of(response, body)
+    problems = exc.errors(include_url=False, include_input=False)
+    if problems and problems[0]["type"] == "json_invalid":
+        shown = _clip(response.text) if response.content else "an empty body"
+        detail = f"the body is not valid JSON ({shown!r})" if response.content else shown
+    else:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in problems[:5]
+        )
+        if len(problems) > 5:
+            detail += f"; and {len(problems) - 5} more"
+    message = (
+        f"The server answered {response.status_code} but its body is not a valid {what}: {detail}"
+    )
+    if request_id:
+        message += f" (request id {request_id})"
+    return APIResponseValidationError(message, response=response, body=body, request_id=request_id)
+
+
+class APIResponse(Generic[T]):
+    """The HTTP response behind a call, from `.with_raw_response`; `.parse()` gives the result."""
+
+    def __init__(self, http_response: httpx.Response, parser: Callable[[httpx.Response], T]):
+        self.http_response = http_response
+        self._parser = parser
+        self._parsed: Any = _UNSET
+
+    @property
+    def status_code(self) -> int:
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.http_response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        return request_id_of(self.http_response)
+
+    def parse(self) -> T:
+        """The typed result the plain method would have returned (parsed once, then cached)."""
+        if self._parsed is _UNSET:
+            self._parsed = self._parser(self.http_response)
+        result: T = self._parsed
+        return result
+
+    def __repr__(self) -> str:
+        request = self.http_response.request
+        return (
+            f"<APIResponse [{self.status_code}] {request.method} {request.url}"
+            f" request_id={self.request_id!r}>"
+        )
+
+
+_UNSET: Any = object()

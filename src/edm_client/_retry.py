@@ -1,0 +1,91 @@
+"""When to retry a request and how long to wait first."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from edm_client._exceptions import APIConnectionError
+
+__all__ = ["RetryEvent", "RetryPolicy"]
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """What `RetryPolicy.on_retry` is told before each retry.
+
+    `attempt` is the number of the attempt that just failed (1 for the first), `delay` the
+    seconds the client will now sleep, and exactly one of `error` (no response arrived) or
+    `response` (a retryable status) is set.
+    """
+
+    attempt: int
+    delay: float
+    error: APIConnectionError | None = None
+    response: httpx.Response | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How failed requests are retried.
+
+    The delay before retry n (counting from 0) is `initial_delay * 2**n`, capped at
+    `max_delay`, then multiplied by a random factor in [1 - jitter, 1]. A `Retry-After` header
+    (seconds or an HTTP date) replaces that delay, capped at `max_retry_after`.
+
+    Connection errors and timeouts are always retryable; of responses, only `statuses`.
+    `on_retry` is called with a `RetryEvent` before each sleep (log it, count it, or raise to
+    stop retrying).
+    """
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    jitter: float = 0.25
+    statuses: frozenset[int] = RETRYABLE_STATUSES
+    on_retry: Callable[[RetryEvent], object] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("max_retries must be 0 or more")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("jitter must be between 0 and 1")
+        object.__setattr__(self, "statuses", frozenset(self.statuses))
+
+    def should_retry(self, response: httpx.Response) -> bool:
+        return response.status_code in self.statuses
+
+    def delay(self, retry_number: int, response: httpx.Response | None = None) -> float:
+        """Seconds to wait before retry `retry_number` (0 for the first retry)."""
+        if response is not None:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if retry_after is not None:
+                return min(retry_after, self.max_retry_after)
+        backoff = min(self.initial_delay * 2.0**retry_number, self.max_delay)
+        return backoff * (1.0 - self.jitter * random.random())
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP-date); None when unusable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - time.time()
+    if math.isnan(seconds):
+        return None
+    return max(seconds, 0.0)

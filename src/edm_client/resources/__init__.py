@@ -1,0 +1,1 @@
+"""Resource classes, one module per resource, grouped by API namespace."""

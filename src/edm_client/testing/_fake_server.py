@@ -1,0 +1,266 @@
+"""`FakeServer`: the whole EDM contract in memory, with fault injection, for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+from ulid import ULID
+
+from edm_client._client import AsyncClient, Client
+from edm_client.testing import _jwt
+from edm_client.testing._backend import Backend, Problem, new_secret, problem_response
+from edm_client.types import LearningRecord
+
+__all__ = ["FakeServer"]
+
+DEFAULT_BASE_URL = "https://edm.fake.test"
+DEMO_TENANT_ID = "ten_demo"
+DEMO_PERSON_ID = "00000000-0000-4000-8000-000000000001"
+
+_STATUS_TITLES = {
+    408: "Request timeout",
+    429: "Too many requests",
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
+
+
+@dataclass
+class _Fault:
+    status: int | None
+    exception: type[Exception] | Exception | None
+    delay: float | None
+    remaining: int | None
+    retry_after: float | str | None
+    method: str | None
+    after_commit: bool
+    probability: float | None
+    rng: random.Random | None = field(default=None, repr=False)
+
+    def matches(self, request: httpx.Request) -> bool:
+        if self.method is not None and request.method != self.method:
+            return False
+        if self.remaining is not None and self.remaining <= 0:
+            return False
+        return self.rng is None or self.probability is None or self.rng.random() < self.probability
+
+
+class FakeServer:
+    """An in-memory EDM API implementing the whole contract, for your tests and ours.
+
+    Wire a client with `server.client()` / `server.async_client()`, or pass
+    `server.transport` to your own `httpx.Client` / `httpx.AsyncClient`. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        clock: Callable[[], datetime] | None = None,
+        page_scan_limit: int | None = None,
+    ) -> None:
+        """`clock` stamps records (default: now, UTC). `page_scan_limit` makes list pages stop
+        after scanning that many stored records, so short and empty pages that still have a
+        `next_cursor` can be tested."""
+        self.base_url = base_url.rstrip("/")
+        self.demo_tenant_id = DEMO_TENANT_ID
+        self.demo_person_id = DEMO_PERSON_ID
+        self._backend = Backend(
+            secret=new_secret(),
+            clock=clock or (lambda: datetime.now(timezone.utc)),
+            page_scan_limit=page_scan_limit,
+        )
+        self._faults: list[_Fault] = []
+        self._requests: list[httpx.Request] = []
+        self._lock = threading.Lock()
+        self.transport = FakeTransport(self)
+
+    # -- wiring -------------------------------------------------------------------------
+
+    def issue_token(
+        self,
+        *,
+        tenant_id: str = DEMO_TENANT_ID,
+        person_id: str = DEMO_PERSON_ID,
+        app_id: str | None = None,
+        expires_in: float = 3600,
+    ) -> str:
+        """A signed HS256 JWT this server accepts until it expires (negative: already expired)."""
+        now = time.time()
+        claims: dict[str, Any] = {
+            "sub": person_id,
+            "tenant_id": tenant_id,
+            "iat": int(now),
+            "exp": now + expires_in,
+            "jti": str(ULID()),
+        }
+        if app_id is not None:
+            claims["app_id"] = app_id
+        return _jwt.encode(claims, self._backend.secret)
+
+    def client(self, token: str | None = None, **client_kwargs: Any) -> Client:
+        """A `Client` wired to this server; the default token is a human of the demo tenant."""
+        client_kwargs.setdefault("http_client", httpx.Client(transport=self.transport))
+        return Client(api_key=token or self.issue_token(), base_url=self.base_url, **client_kwargs)
+
+    def async_client(self, token: str | None = None, **client_kwargs: Any) -> AsyncClient:
+        """An `AsyncClient` wired to this server; the same defaults as `client()`."""
+        client_kwargs.setdefault("http_client", httpx.AsyncClient(transport=self.transport))
+        return AsyncClient(
+            api_key=token or self.issue_token(), base_url=self.base_url, **client_kwargs
+        )
+
+    # -- inspection and control ---------------------------------------------------------
+
+    def records(self) -> list[LearningRecord]:
+        """Every stored record of every tenant, soft-deleted ones included, oldest first."""
+        with self._backend.lock:
+            raw = [self._backend.records[i] for i in self._backend.order]
+        return [LearningRecord.model_validate(r) for r in raw]
+
+    def soft_delete(self, record_id: str, *, by: str) -> LearningRecord:
+        """Mark a record deleted, as the real API's delete would."""
+        return LearningRecord.model_validate(self._backend.soft_delete(record_id, by=by))
+
+    @property
+    def requests(self) -> list[httpx.Request]:
+        """Every request received, in order (a copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    def reset(self) -> None:
+        """Forget records, idempotency keys, received requests and faults."""
+        self._backend.reset()
+        with self._lock:
+            self._requests.clear()
+            self._faults.clear()
+
+    def inject_fault(
+        self,
+        *,
+        status: int | None = None,
+        exception: type[Exception] | Exception | None = None,
+        delay: float | None = None,
+        times: int | None = 1,
+        retry_after: float | str | None = None,
+        method: str | None = None,
+        after_commit: bool = False,
+        probability: float | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """Make the next `times` matching requests fail.
+
+        `status` answers with that error status (with `Retry-After: retry_after` when given);
+        `exception` raises that httpx exception (class or instance) as if the network failed;
+        `delay` answers only after that many seconds (a client whose read timeout is shorter
+        gets a timeout). `method` limits the fault to one HTTP method. With `after_commit`, the
+        request is handled first (a create is stored) and then its response is lost to the
+        fault: exactly the case idempotency keys exist for. With `probability` (and `seed`,
+        for repeatable runs) each matching request fails with that probability until
+        `clear_faults()`; `times` is then ignored unless given explicitly as a cap.
+        """
+        if status is None and exception is None and delay is None:
+            raise ValueError("inject_fault needs a status, an exception or a delay")
+        if probability is not None and not 0 <= probability <= 1:
+            raise ValueError("probability must be between 0 and 1")
+        fault = _Fault(
+            status=status,
+            exception=exception,
+            delay=delay,
+            remaining=None if probability is not None and times == 1 else times,
+            retry_after=retry_after,
+            method=method.upper() if method else None,
+            after_commit=after_commit,
+            probability=probability,
+            rng=random.Random(seed) if probability is not None else None,
+        )
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear_faults(self) -> None:
+        """Remove every fault not yet used up."""
+        with self._lock:
+            self._faults.clear()
+
+    # -- used by the transports ----------------------------------------------------------
+
+    def _arrive(self, request: httpx.Request) -> _Fault | None:
+        with self._lock:
+            self._requests.append(request)
+            for fault in self._faults:
+                if fault.matches(request):
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                    return fault
+        return None
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        return self._backend.handle(request)
+
+
+class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Carries httpx requests into a `FakeServer`, sync or async, applying injected faults."""
+
+    def __init__(self, server: FakeServer) -> None:
+        self._server = server
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        fault = self._server._arrive(request)
+        if fault is None:
+            return self._server._handle(request)
+        if fault.delay:
+            waited, timed_out = _wait(fault.delay, request)
+            time.sleep(waited)
+            if timed_out:
+                raise httpx.ReadTimeout("the fake server did not answer in time", request=request)
+        return _apply(fault, request, self._server)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        fault = self._server._arrive(request)
+        if fault is None:
+            return self._server._handle(request)
+        if fault.delay:
+            waited, timed_out = _wait(fault.delay, request)
+            await asyncio.sleep(waited)
+            if timed_out:
+                raise httpx.ReadTimeout("the fake server did not answer in time", request=request)
+        return _apply(fault, request, self._server)
+
+
+def _wait(delay: float, request: httpx.Request) -> tuple[float, bool]:
+    """How long to wait before answering, and whether the client gives up first."""
+    read_timeout = request.extensions.get("timeout", {}).get("read")
+    if read_timeout is not None and read_timeout < delay:
+        return read_timeout, True
+    return delay, False
+
+
+def _apply(fault: _Fault, request: httpx.Request, server: FakeServer) -> httpx.Response:
+    response = server._handle(request) if fault.after_commit else None
+    if fault.exception is not None:
+        exc = fault.exception
+        if isinstance(exc, type):
+            raise (
+                exc("injected fault", request=request)
+                if issubclass(exc, httpx.RequestError)
+                else exc("injected fault")
+            )
+        raise exc
+    if fault.status is not None:
+        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        title = _STATUS_TITLES.get(fault.status, "Injected fault")
+        problem = Problem(fault.status, title, f"injected fault: {title.lower()}")
+        return problem_response(problem, f"req_{ULID()}", headers)
+    return response if response is not None else server._handle(request)

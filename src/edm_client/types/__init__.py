@@ -1,0 +1,5 @@
+"""The API's objects as typed, immutable Pydantic models."""
+
+from edm_client.types.learning_record import LearningRecord, SourceType
+
+__all__ = ["LearningRecord", "SourceType"]
