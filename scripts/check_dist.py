@@ -10,10 +10,12 @@ The checks:
   Apache-2.0, requires-python, `Typing :: Typed`, README as Markdown, project URLs, keywords);
   runtime dependencies limited to the four the package may need; every entry point declared in
   pyproject's `[project.scripts]` / `[project.entry-points]` present in `entry_points.txt`.
-- sdist: README, LICENSE, CHANGELOG, pyproject and every file of src/ and tests/.
+- sdist: README, LICENSE, CHANGELOG, pyproject and every file of src/, tests/ and examples/.
 - a fresh virtual environment with no dev dependencies: the wheel installs, `edm_client`
-  imports from it (not from src/), its entry points resolve, `mypy --strict` sees its types,
-  and `examples/quickstart.py` runs against the embedded fake.
+  imports from it (not from src/), its entry points resolve, each console script answers
+  `--help` (or names the extra to install), `examples/quickstart.py` runs against the embedded
+  fake, and `mypy --strict` sees the package's types. Then, with pytest added, every `pytest11`
+  plugin loads.
 
 Exits 1 listing every problem found, 0 when there is none.
 """
@@ -21,6 +23,7 @@ Exits 1 listing every problem found, 0 when there is none.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import json
 import os
 import re
@@ -87,21 +90,6 @@ def declared_entry_points() -> dict[str, dict[str, str]]:
     return groups
 
 
-def parse_entry_points(text: str) -> dict[str, dict[str, str]]:
-    groups: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = groups.setdefault(line[1:-1].strip(), {})
-        elif current is not None and "=" in line:
-            name, value = line.split("=", 1)
-            current[name.strip()] = value.strip()
-    return groups
-
-
 def version() -> str:
     text = (ROOT / "src" / PACKAGE / "_version.py").read_text()
     found = re.search(r"""__version__\s*=\s*["']([^"']+)["']""", text)
@@ -126,15 +114,15 @@ def find_dist(dist: Path) -> tuple[Path, Path]:
 
 def check_wheel(wheel: Path, expected_version: str) -> None:
     print(f"wheel {wheel.name}")
+    dist_info = f"{PACKAGE}-{expected_version}.dist-info"
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        dist_info = f"{PACKAGE}-{expected_version}.dist-info"
+        if f"{dist_info}/METADATA" not in names:
+            problem(f"no {dist_info}/METADATA: the wheel is not version {expected_version}")
+            return
         metadata_text = archive.read(f"{dist_info}/METADATA").decode()
-        entry_points_text = (
-            archive.read(f"{dist_info}/entry_points.txt").decode()
-            if f"{dist_info}/entry_points.txt" in names
-            else ""
-        )
+        shipped = importlib.metadata.PathDistribution(zipfile.Path(archive, f"{dist_info}/"))
+        entry_points = {(ep.group, ep.name): ep.value for ep in shipped.entry_points}
 
     package_files = {name for name in names if name.startswith(f"{PACKAGE}/")}
     expected = {path.removeprefix("src/") for path in source_files(f"src/{PACKAGE}")}
@@ -166,7 +154,7 @@ def check_wheel(wheel: Path, expected_version: str) -> None:
         problem("LICENSE is missing from the wheel's dist-info")
 
     check_metadata(Parser().parsestr(metadata_text), expected_version)
-    check_entry_points(parse_entry_points(entry_points_text))
+    check_entry_points(entry_points)
 
 
 def check_metadata(metadata: Message, expected_version: str) -> None:
@@ -219,23 +207,19 @@ def check_metadata(metadata: Message, expected_version: str) -> None:
         )
 
 
-def check_entry_points(shipped: dict[str, dict[str, str]]) -> None:
+def check_entry_points(shipped: dict[tuple[str, str], str]) -> None:
+    """Every entry point pyproject declares is in the wheel's entry_points.txt, and no other."""
     declared = declared_entry_points()
     for group, entries in declared.items():
         for name, value in entries.items():
-            got = shipped.get(group, {}).get(name)
+            got = shipped.get((group, name))
             if got == value:
                 ok(f"entry point [{group}] {name} = {value}")
             else:
                 problem(f"entry point [{group}] {name} = {value} is {got!r} in entry_points.txt")
-    undeclared = {
-        (group, name)
-        for group, entries in shipped.items()
-        for name in entries
-        if name not in declared.get(group, {})
-    }
+    undeclared = sorted(key for key in shipped if key[1] not in declared.get(key[0], {}))
     if undeclared:
-        problem(f"entry points in the wheel that pyproject does not declare: {sorted(undeclared)}")
+        problem(f"entry points in the wheel that pyproject does not declare: {undeclared}")
     if not declared:
         ok("pyproject declares no entry points")
 
@@ -251,14 +235,16 @@ def check_sdist(sdist: Path, expected_version: str) -> None:
     for required in SDIST_REQUIRED:
         if required not in names:
             problem(f"{required} is missing from the sdist")
-    missing = sorted((source_files("src") | source_files("tests")) - names)
+    # The tests run the examples, so the sdist needs them too.
+    wanted = source_files("src") | source_files("tests") | source_files("examples")
+    missing = sorted(wanted - names)
     if missing:
-        problem(f"files of src/ or tests/ missing from the sdist: {missing}")
+        problem(f"files of src/, tests/ or examples/ missing from the sdist: {missing}")
     junk = sorted(n for n in names if IGNORED_PARTS.intersection(n.split("/")) or ".venv/" in n)
     if junk:
         problem(f"caches or the virtualenv in the sdist: {junk}")
     if not missing and not junk and all(r in names for r in SDIST_REQUIRED):
-        ok(f"{', '.join(SDIST_REQUIRED[:-1])}, src/ and tests/ ({len(names)} files)")
+        ok(f"{', '.join(SDIST_REQUIRED[:-1])}, src/, tests/, examples/ ({len(names)} files)")
 
 
 # -- a fresh virtual environment -------------------------------------------------------------
@@ -333,7 +319,11 @@ class FreshVenv:
         return installed.returncode == 0
 
     def run(self, args: list[str | Path], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return run(args, env=self.env, cwd=self.work, timeout=timeout)
+        try:
+            return run(args, env=self.env, cwd=self.work, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            message = f"{' '.join(map(str, args))} did not finish within {timeout:g} s\n"
+            return subprocess.CompletedProcess(args, returncode=-1, stdout="", stderr=message)
 
 
 def check_fresh_install(wheel: Path, expected_version: str) -> None:
