@@ -32,7 +32,7 @@ test: $(STAMP)
 
 # The docs site into site/; --strict turns a broken link, page or API reference into a failure.
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # A wheel and an sdist in an emptied dist/ (the wheel is built from the sdist), twine-checked.
 dist: $(STAMP)
