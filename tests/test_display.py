@@ -189,6 +189,14 @@ def test_page_repr_is_one_line_with_the_count_and_cursor(client: Client) -> None
     assert text == "<CursorPage[LearningRecord] 2 records, next_cursor=None>"
 
 
+def test_page_pretty_prints_as_the_text_table_in_ipython(client: Client) -> None:
+    from IPython.lib.pretty import pretty
+
+    _seed(client, 2)
+    page = client.performance.learning_records.list()
+    assert pretty(page) == str(page)
+
+
 async def test_async_page_renders_like_a_sync_page(
     client: Client, async_client: AsyncClient
 ) -> None:

@@ -96,6 +96,10 @@ class _BasePage(Generic[T]):
     def _repr_html_(self) -> str:
         return models_html(self.data, item=self._item, caption=self._caption())
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython in a terminal: the text table rather than the one-line repr.
+        printer.text(repr(self) if cycle else str(self))
+
     def _caption(self) -> str:
         count = len(self.data)
         what = f"{count} {self._item.__name__} record{'' if count == 1 else 's'} on this page"
