@@ -31,9 +31,11 @@ def jupyter_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def kernel_env(monkeypatch: pytest.MonkeyPatch, jupyter_path: Path) -> None:
     # Jupyter finds the kernelspec through JUPYTER_PATH. The kernel inherits this environment:
-    # keep it off any real EDM API, and Jupyter quiet about its folder migration.
+    # keep it off any real EDM API, plots inline (as PNG outputs) whatever the machine's
+    # MPLBACKEND, and Jupyter quiet about its folder migration.
     monkeypatch.setenv("JUPYTER_PATH", str(jupyter_path))
     monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.delenv("EDM_BASE_URL", raising=False)
     monkeypatch.delenv("EDM_API_KEY", raising=False)
 
