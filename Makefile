@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PY_PATHS := src tests examples scripts $(wildcard benchmarks)
 
-.PHONY: quickstart check lint typecheck test bench install docs dist release-check clean
+.PHONY: quickstart check lint typecheck test bench install docs dist release-check clean clean-notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,22 @@ release-check: dist
 	$(BIN)/python scripts/check_dist.py dist
 
 check: lint typecheck test docs release-check
+
+# Clear outputs and execution counts of the example notebooks (commit them without outputs;
+# tests/test_notebooks.py checks).
+define CLEAR_NOTEBOOKS
+import sys, nbformat
+for path in sys.argv[1:]:
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(notebook, path)
+endef
+export CLEAR_NOTEBOOKS
+
+clean-notebooks: $(STAMP)
+	$(BIN)/python -c "$$CLEAR_NOTEBOOKS" examples/notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) dist build site .mypy_cache .ruff_cache .pytest_cache
