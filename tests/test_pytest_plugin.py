@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import _edm_client_pytest
+from edm_client.testing._network_guard import NetworkGuard
 
 # A tiny "user application", tested by the sample test file below.
 USER_APP = """
@@ -85,6 +86,16 @@ def test_calls_out_and_swallows_the_failure(edm):
         httpx.get(f"http://127.0.0.1:{{PORT}}/swallowed")
     except BaseException:
         pass
+
+
+def test_calls_out_through_a_tunnelling_proxy(edm_fake):
+    with httpx.Client(proxy=f"http://127.0.0.1:{{PORT}}") as client:
+        client.get("https://api.example.com/v1/things")
+
+
+def test_calls_out_through_a_forwarding_proxy(edm_fake):
+    with httpx.Client(proxy=f"http://127.0.0.1:{{PORT}}") as client:
+        client.get("http://api.example.com/v1/things")
 
 
 def test_job_without_mock(edm_fake, monkeypatch):
@@ -222,6 +233,23 @@ def test_blocked_request_fails_the_test_even_when_the_code_catches_it(
     assert "/swallowed" in outcome.text
 
 
+@pytest.mark.parametrize(
+    ("name", "blocked"),
+    [
+        ("test_calls_out_through_a_tunnelling_proxy", "CONNECT https://api.example.com\n"),
+        ("test_calls_out_through_a_forwarding_proxy", "GET http://api.example.com/v1/things\n"),
+    ],
+)
+def test_request_through_a_proxy_is_blocked_naming_the_real_destination(
+    outcomes: dict[str, Outcome], name: str, blocked: str
+) -> None:
+    outcome = outcomes[name]
+
+    assert not outcome.passed
+    assert f"blocked a real HTTP request: {blocked}" in outcome.text
+    assert 'edm_allow_hosts("api.example.com")' in outcome.text
+
+
 def test_sdk_client_not_wired_to_the_fake_is_pointed_to_mock(
     outcomes: dict[str, Outcome],
 ) -> None:
@@ -266,3 +294,44 @@ def test_loading_the_plugin_imports_nothing_of_the_sdk() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert run.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("entry", "host", "port"),
+    [
+        ("api.example.com", "API.example.com", 8443),
+        ("localhost:8080", "localhost", 8080),
+        ("*.internal.example", "db.eu.internal.example", 443),
+        ("*.internal.example", "internal.example", 443),
+        ("https://edm.example.com", "edm.example.com", 443),
+        ("[::1]:8000", "::1", 8000),
+    ],
+)
+def test_allow_accepts_a_host_host_port_wildcard_or_url(
+    edm_network_guard: NetworkGuard, entry: str, host: str, port: int
+) -> None:
+    edm_network_guard.allow(entry)
+
+    assert edm_network_guard.is_allowed(host, port)
+
+
+@pytest.mark.parametrize(
+    ("entry", "host", "port"),
+    [
+        ("localhost:8080", "localhost", 8081),
+        ("*.internal.example", "evilinternal.example", 443),
+        ("https://edm.example.com", "edm.example.com", 80),
+    ],
+)
+def test_allow_lets_nothing_else_through(
+    edm_network_guard: NetworkGuard, entry: str, host: str, port: int
+) -> None:
+    edm_network_guard.allow(entry)
+
+    assert not edm_network_guard.is_allowed(host, port)
+
+
+@pytest.mark.parametrize("entry", ["", "http://", "host:port"])
+def test_allow_rejects_what_is_not_a_host(edm_network_guard: NetworkGuard, entry: str) -> None:
+    with pytest.raises(ValueError, match="host"):
+        edm_network_guard.allow(entry)

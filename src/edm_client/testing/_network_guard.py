@@ -233,7 +233,8 @@ class _Destination(NamedTuple):
         target = request.url.target.decode("ascii", "replace")
         if method == "CONNECT":  # a tunnel through a proxy: the target is `host:port`
             split = urlsplit(f"//{target}")
-            return cls(method, f"https://{target}", "https", split.hostname or "", split.port)
+            dest = cls(method, "", "https", split.hostname or "", split.port)
+            return dest._replace(url=f"https://{dest.netloc}")
         if "://" in target:  # absolute form, sent to a forwarding proxy
             split = urlsplit(target)
             port = split.port or _DEFAULT_PORTS.get(split.scheme)
