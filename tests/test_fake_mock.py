@@ -7,7 +7,6 @@ fails the test instead of letting a broken mock reach the network.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import time
 
@@ -20,13 +19,6 @@ from edm_client.testing import FakeServer
 
 EDM_URL = "https://edm.example.com"
 PATH = "/api/v1/performance/learning-records"
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def app_sync_job() -> str:
@@ -114,13 +106,13 @@ def test_base_url_with_a_path_prefix_is_served(edm_fake: FakeServer) -> None:
     assert fetched == created
 
 
-def test_requests_to_other_urls_are_left_alone(server: FakeServer) -> None:
+def test_requests_to_other_urls_are_left_alone(server: FakeServer, unused_tcp_port: int) -> None:
     with server.mock(base_url=EDM_URL), pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{closed_port()}{PATH}")
+        httpx.get(f"http://127.0.0.1:{unused_tcp_port}{PATH}")
 
 
-def test_routing_stops_when_the_block_ends(server: FakeServer) -> None:
-    url = f"http://127.0.0.1:{closed_port()}{PATH}"
+def test_routing_stops_when_the_block_ends(server: FakeServer, unused_tcp_port: int) -> None:
+    url = f"http://127.0.0.1:{unused_tcp_port}{PATH}"
     with server.mock(base_url=url.removesuffix(PATH)) as api:
         inside = httpx.get(url, headers={"Authorization": f"Bearer {api.api_key}"})
 

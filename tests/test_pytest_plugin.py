@@ -7,10 +7,10 @@ from the `pytest11` entry point (the sample project has no conftest).
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,14 +141,6 @@ class Outcome:
     text: str
 
 
-def closed_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def run_pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
@@ -160,8 +152,9 @@ def run_pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def port() -> int:
-    return closed_port()
+def port(unused_tcp_port_factory: Callable[[], int]) -> int:
+    """A loopback port nobody listens on."""
+    return unused_tcp_port_factory()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ them, otherwise they go out as usual (where the pytest plugin's network guard st
 from __future__ import annotations
 
 import contextvars
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -99,23 +98,13 @@ class FakeMock:
     def __enter__(self) -> FakeMock:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     async def __aenter__(self) -> FakeMock:
         return self.start()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         self.stop()
 
     def __repr__(self) -> str:

@@ -17,7 +17,6 @@ import functools
 import importlib
 import threading
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import Any, NamedTuple, NoReturn
 from urllib.parse import urlsplit
 
@@ -148,12 +147,7 @@ class NetworkGuard:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def __repr__(self) -> str:
