@@ -83,11 +83,6 @@ class FakeMock:
         """`EDM_BASE_URL` and `EDM_API_KEY` pointing at this mock, e.g. for `monkeypatch.setenv`."""
         return {BASE_URL_ENV: self.base_url, API_KEY_ENV: self.api_key}
 
-    @property
-    def calls(self) -> int:
-        """How many requests the mock has routed into the fake."""
-        return len(self._router.calls)
-
     def start(self) -> FakeMock:
         self._router.start()
         return self
