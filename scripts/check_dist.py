@@ -6,8 +6,9 @@ DIST_DIR (default `dist`) must hold exactly one wheel and one sdist, as `make di
 The checks:
 
 - wheel: every file of `src/edm_client` (py.typed included) and nothing else of the checkout
-  (no tests/, benchmarks/, caches); the licence; metadata (version from `_version.py`,
-  Apache-2.0, requires-python, `Typing :: Typed`, README as Markdown, project URLs, keywords);
+  but top-level `pytest11` plugin modules (no tests/, benchmarks/, caches); the licence;
+  metadata (version from `_version.py`, Apache-2.0, requires-python, `Typing :: Typed`,
+  README as Markdown, project URLs, keywords);
   runtime dependencies limited to the four the package may need; every entry point declared in
   pyproject's `[project.scripts]` / `[project.entry-points]` present in `entry_points.txt`.
 - sdist: README, LICENSE, CHANGELOG, pyproject and every file of src/, tests/ and examples/.
@@ -139,7 +140,16 @@ def check_wheel(wheel: Path, expected_version: str) -> None:
     else:
         problem(f"{PACKAGE}/py.typed is missing: type checkers would ignore the package")
 
-    outside = sorted(n for n in names if not n.startswith((f"{PACKAGE}/", f"{dist_info}/")))
+    # A pytest11 plugin may be a top-level module, so that pytest loading it imports nothing.
+    plugin_modules = {
+        value.split(":")[0].strip() + ".py"
+        for value in declared_entry_points().get("pytest11", {}).values()
+    }
+    outside = sorted(
+        n
+        for n in names
+        if not n.startswith((f"{PACKAGE}/", f"{dist_info}/")) and n not in plugin_modules
+    )
     if outside:
         problem(f"files outside the package and its dist-info: {outside}")
     forbidden = sorted(n for n in names if FORBIDDEN_PARTS.intersection(n.split("/")[:-1]))
