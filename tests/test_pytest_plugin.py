@@ -7,6 +7,7 @@ from the `pytest11` entry point (the sample project has no conftest).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -142,9 +143,13 @@ class Outcome:
 
 
 def run_pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest as a user runs it: plugins autoloaded, no settings of ours or the caller's."""
+    unset = ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_PLUGINS")
+    env = {k: v for k, v in os.environ.items() if k not in unset and not k.startswith("EDM_")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=project,
+        env=env,
         capture_output=True,
         text=True,
         check=False,

@@ -105,8 +105,8 @@ class NetworkGuard:
     def _message(self, dest: _Destination) -> str:
         lines = [
             f"edm-client's network guard blocked a real HTTP request: {dest.method} {dest.url}",
-            "While the edm_fake, edm or edm_async fixtures are active, tests may only talk "
-            "to the fake EDM server.",
+            "While edm-client's test fixtures (edm_fake, edm, edm_async, edm_network_guard) "
+            "are active, tests may only talk to the fake EDM server.",
         ]
         fake = self.fake_base_url
         if fake is not None and urlsplit(fake).hostname == dest.host:
