@@ -22,6 +22,8 @@ __all__ = [
     "IdInput",
     "check_body",
     "encode_body",
+    "filter_id",
+    "filter_str",
     "id_value",
     "path_segment",
     "query_bool",
@@ -62,6 +64,22 @@ def path_segment(name: str, value: IdInput) -> str:
     if not text.strip() or text in (".", ".."):
         raise InvalidRequestError(f"{name} must be a non-empty id, not {text!r}", param=name)
     return quote(text, safe="")
+
+
+def filter_id(name: str, value: IdInput) -> str:
+    """An id to filter a listing by; a blank one is refused (it would match nothing)."""
+    return _not_blank(name, id_value(name, value))
+
+
+def filter_str(name: str, value: str) -> str:
+    """A text value to filter a listing by; a blank one is refused."""
+    return _not_blank(name, wire_str(name, value))
+
+
+def _not_blank(name: str, text: str) -> str:
+    if not text.strip():
+        raise InvalidRequestError(f"{name} must not be blank, not {text!r}", param=name)
+    return text
 
 
 def wire_str(name: str, value: str) -> str:
