@@ -8,7 +8,9 @@ parametrization of those (e.g. over a real socket) applies here too.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -97,6 +99,29 @@ def api_fixture() -> Any:
         return Api(client, server)
 
     return api
+
+
+def sleeps_fixture() -> Any:
+    """A module-level `sleeps` fixture: `time.sleep` and `asyncio.sleep` return at once and
+    record the seconds they were asked to wait, in order."""
+
+    @pytest.fixture
+    def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+        slept: list[float] = []
+        real_async_sleep = asyncio.sleep
+
+        def fake_sleep(seconds: float) -> None:
+            slept.append(seconds)
+
+        async def fake_async_sleep(seconds: float, result: Any = None) -> Any:
+            slept.append(seconds)
+            return await real_async_sleep(0, result)
+
+        monkeypatch.setattr(time, "sleep", fake_sleep)
+        monkeypatch.setattr(asyncio, "sleep", fake_async_sleep)
+        return slept
+
+    return sleeps
 
 
 def make_client(
