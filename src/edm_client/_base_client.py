@@ -249,6 +249,8 @@ class SyncAPIClient(_BaseClient):
     def _fetch_token(self) -> str:
         token = self._api_key()  # type: ignore[operator]
         if inspect.isawaitable(token):
+            if inspect.iscoroutine(token):
+                token.close()  # never awaited here; closing avoids a "never awaited" warning
             raise EDMError("api_key returned an awaitable; async token providers need AsyncClient.")
         return _checked_token(token)
 
