@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 from urllib.parse import quote
 
 from edm_client._exceptions import InvalidRequestError
-from edm_client._rules import FieldError
+from edm_client._rules import FieldError, is_utf8_text
 
 __all__ = [
     "DateTimeInput",
@@ -55,7 +55,7 @@ def id_value(name: str, value: IdInput) -> str:
         return str(value)
     if not isinstance(value, str):
         raise _type_error(name, "a str or uuid.UUID", value)
-    return value
+    return _unicode_text(name, value)
 
 
 def path_segment(name: str, value: IdInput) -> str:
@@ -85,7 +85,16 @@ def _not_blank(name: str, text: str) -> str:
 def wire_str(name: str, value: str) -> str:
     if not isinstance(value, str):
         raise _type_error(name, "a str", value)
-    return value
+    return _unicode_text(name, value)
+
+
+def _unicode_text(name: str, text: str) -> str:
+    """`text`, refused when UTF-8 cannot carry it (a lone surrogate, e.g. from bad decoding)."""
+    if not is_utf8_text(text):
+        raise InvalidRequestError(
+            f"{name} is not valid Unicode text: it contains a lone surrogate", param=name
+        )
+    return text
 
 
 def wire_number(name: str, value: float) -> float:
@@ -127,7 +136,7 @@ def wire_datetime(name: str, value: DateTimeInput) -> str:
     if isinstance(value, date):
         return f"{value.isoformat()}T00:00:00Z"
     if isinstance(value, str):
-        return value
+        return _unicode_text(name, value)
     raise _type_error(name, "an aware datetime, a date or an RFC 3339 string", value)
 
 

@@ -112,6 +112,15 @@ def parse_rfc3339(value: str, *, allow_date: bool = False) -> datetime | None:
         return None
 
 
+def is_utf8_text(value: str) -> bool:
+    """False when UTF-8 cannot carry `value` (it holds a lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_create_body(body: Mapping[str, object]) -> list[FieldError]:
     """Every rule of the contract that `body` (decoded JSON) breaks, in field order."""
     errors: list[FieldError] = []
@@ -162,6 +171,8 @@ def _check_field(name: str, value: object) -> tuple[str, str] | None:
         return "blank", "must not be blank"
     if "\x00" in value:
         return "invalid_character", "must not contain NUL characters"
+    if not is_utf8_text(value):
+        return "invalid_character", "must not contain lone surrogates"
     limit = _MAX_LENGTHS.get(name)
     if limit is not None and len(value) > limit:
         return "too_long", f"must be at most {limit} characters"
