@@ -41,6 +41,7 @@ CREATE_RULES: list[tuple[str, Any, str]] = [
     ("title", "x" * 501, "too_long"),
     ("title", "bad\x00title", "invalid_character"),
     ("title", 42, "invalid_type"),
+    ("title", "lone \ud800 surrogate", "invalid_character"),
     ("person_id", "", "blank"),
     ("person_id", " ", "blank"),
     ("person_id", "p" * 201, "too_long"),
@@ -71,6 +72,8 @@ CREATE_RULES: list[tuple[str, Any, str]] = [
     ("expires_at", "2026-13-01", "invalid_datetime"),
     ("expires_at", "01/03/2026", "invalid_datetime"),
     ("expires_at", "2026-03-01T24:00:00Z", "invalid_datetime"),
+    ("expires_at", "\uff12\uff10\uff12\uff16-03-01", "invalid_datetime"),
+    ("completed_at", "2026-03-01T09:30:00+\u0660\u0662:00", "invalid_datetime"),
     ("source_type", "mobile", "invalid_choice"),
     ("source_type", "API", "invalid_choice"),
 ]
