@@ -24,6 +24,11 @@ from edm_client.types import LearningRecord
 MODES = ("sync", "async")
 COLLECTION = "/api/v1/performance/learning-records"
 
+inprocess_only = pytest.mark.parametrize("server", ["inprocess"], indirect=True)
+"""For tests of what only the in-process transport can do: raise an httpx exception as the
+network would (a socket acts it out as a reset or silence), or expose the client's request
+extensions. Narrows a `server` fixture parametrized over transports; harmless otherwise."""
+
 
 class Api:
     """The learning-records methods of one client, awaitable whichever client it is."""

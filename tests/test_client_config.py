@@ -217,19 +217,20 @@ def test_the_default_timeout_is_thirty_seconds_and_five_to_connect() -> None:
     ids=["default", "client-float", "client-timeout", "call-float", "call-timeout"],
 )
 async def test_timeouts_per_client_and_per_call_reach_the_request(
-    server: FakeServer,
-    mode: str,
-    client_timeout: Any,
-    call_timeout: Any,
-    expected: dict[str, float],
+    mode: str, client_timeout: Any, call_timeout: Any, expected: dict[str, float]
 ) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"data": [], "next_cursor": None})
+
     kwargs = {} if client_timeout is None else {"timeout": client_timeout}
-    api = fake_api(server, mode, **kwargs)
+    api = Api(make_client(mode, handler=handler, **kwargs))
 
     await api.list(timeout=call_timeout)
-    await api.close()
 
-    assert server.requests[0].extensions["timeout"] == expected
+    assert seen[0].extensions["timeout"] == expected
 
 
 # -- callable api_key -------------------------------------------------------------------------

@@ -9,7 +9,15 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 
-from _helpers import Api, api_fixture, fake_api, json_response, make_client, sleeps_fixture
+from _helpers import (
+    Api,
+    api_fixture,
+    fake_api,
+    inprocess_only,
+    json_response,
+    make_client,
+    sleeps_fixture,
+)
 from edm_client import (
     APIConnectionError,
     APIError,
@@ -358,6 +366,7 @@ async def test_an_expired_token_is_an_authentication_error(server: FakeServer, m
     await api.close()
 
 
+@inprocess_only
 async def test_a_connection_failure_is_an_api_connection_error(
     api: Api, sleeps: list[float]
 ) -> None:
@@ -373,6 +382,7 @@ async def test_a_connection_failure_is_an_api_connection_error(
     assert error.request is not None
 
 
+@inprocess_only
 async def test_a_timeout_is_an_api_timeout_error(api: Api, sleeps: list[float]) -> None:
     api.server.inject_fault(exception=httpx.ReadTimeout, times=None)
 
@@ -383,6 +393,7 @@ async def test_a_timeout_is_an_api_timeout_error(api: Api, sleeps: list[float]) 
     assert "timeout=" in str(caught.value)
 
 
+@inprocess_only
 async def test_a_non_network_exception_from_the_transport_is_not_swallowed(api: Api) -> None:
     api.server.inject_fault(exception=RuntimeError("bug in a transport"))
 

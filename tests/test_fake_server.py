@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from _helpers import COLLECTION, Api, api_fixture, raw_http, sleeps_fixture
+from _helpers import COLLECTION, Api, api_fixture, inprocess_only, raw_http, sleeps_fixture
 from edm_client import (
     APITimeoutError,
     AsyncClient,
@@ -326,6 +326,7 @@ async def test_faults_apply_in_the_order_they_were_injected(api: Api, sleeps: li
     assert caught.value.status_code == 504
 
 
+@inprocess_only
 async def test_an_exception_instance_fault_is_raised_as_given(
     api: Api, sleeps: list[float]
 ) -> None:
@@ -335,6 +336,7 @@ async def test_an_exception_instance_fault_is_raised_as_given(
         await api.list()
 
 
+@inprocess_only
 async def test_a_delay_shorter_than_the_timeout_only_delays(api: Api, sleeps: list[float]) -> None:
     api.server.inject_fault(delay=0.25)
 

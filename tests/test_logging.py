@@ -12,13 +12,13 @@ import textwrap
 import httpx
 import pytest
 
-from _helpers import Api, api_fixture, sleeps_fixture
+from _helpers import Api, api_fixture, inprocess_only, sleeps_fixture
 
 api = api_fixture()
 sleeps = sleeps_fixture()
 
 RESPONSE_LINE = re.compile(
-    r"(GET|POST) https://\S+ -> (\d{3}) \(attempt (\d+), request id (req_\w+), [\d.]+ ms\)"
+    r"(GET|POST) https?://\S+ -> (\d{3}) \(attempt (\d+), request id (req_\w+), [\d.]+ ms\)"
 )
 
 
@@ -42,6 +42,7 @@ async def test_debug_lines_carry_method_url_status_attempt_request_id_and_time(
     assert record.id in lines[1]
 
 
+@inprocess_only
 async def test_retries_are_logged_with_their_attempt_number(
     api: Api, caplog: pytest.LogCaptureFixture, sleeps: list[float]
 ) -> None:

@@ -17,6 +17,7 @@ from _helpers import (
     Api,
     api_fixture,
     fake_api,
+    inprocess_only,
     json_response,
     make_client,
     no_wait,
@@ -84,6 +85,7 @@ async def test_other_statuses_are_never_retried(api: Api, sleeps: list[float], s
     assert sleeps == []
 
 
+@inprocess_only
 @pytest.mark.parametrize(
     ("exception", "error"),
     [
@@ -110,6 +112,7 @@ async def test_network_failures_are_retried_then_raised_typed(
     assert len(sleeps) == 2
 
 
+@inprocess_only
 async def test_a_network_failure_then_success_returns_the_result(
     api: Api, sleeps: list[float]
 ) -> None:
@@ -203,6 +206,7 @@ async def test_the_default_policy_is_the_documented_one() -> None:
     assert policy.statuses == frozenset(RETRYABLE)
 
 
+@inprocess_only
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_on_retry_is_told_the_attempt_the_delay_and_the_cause(
     server: FakeServer, sleeps: list[float], mode: str
@@ -394,20 +398,30 @@ async def test_a_401_with_a_string_token_fails_at_once(
 
 @pytest.mark.parametrize(
     "fault",
-    [
-        {"status": 503},
-        {"status": 500},
-        {"status": 429, "retry_after": 0},
-        {"exception": httpx.ReadError},
-        {"exception": httpx.ReadTimeout},
-        {"exception": httpx.RemoteProtocolError},
-    ],
-    ids=["503", "500", "429", "ReadError", "ReadTimeout", "RemoteProtocolError"],
+    [{"status": 503}, {"status": 500}, {"status": 429, "retry_after": 0}],
+    ids=["503", "500", "429"],
 )
 async def test_a_create_whose_response_is_lost_is_stored_exactly_once(
     api: Api, sleeps: list[float], fault: dict[str, Any]
 ) -> None:
     api.server.inject_fault(method="POST", after_commit=True, **fault)
+
+    record = await api.create(title="exactly once")
+
+    assert api.server.records() == [record]
+    sent = posts(api.server)
+    assert len(sent) == 2
+    assert sent[0].headers["Idempotency-Key"] == sent[1].headers["Idempotency-Key"]
+
+
+@inprocess_only
+@pytest.mark.parametrize(
+    "exception", [httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError]
+)
+async def test_a_create_whose_connection_drops_after_commit_is_stored_exactly_once(
+    api: Api, sleeps: list[float], exception: type[Exception]
+) -> None:
+    api.server.inject_fault(method="POST", after_commit=True, exception=exception)
 
     record = await api.create(title="exactly once")
 
@@ -468,6 +482,7 @@ async def test_the_same_key_with_another_body_is_a_conflict_not_retried(
 # -- timeouts ---------------------------------------------------------------------------------
 
 
+@inprocess_only
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_server_slower_than_the_timeout_gives_a_timeout_error_after_the_retries(
     server: FakeServer, mode: str
@@ -482,6 +497,7 @@ async def test_a_server_slower_than_the_timeout_gives_a_timeout_error_after_the_
     assert len(server.requests) == 3
 
 
+@inprocess_only
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_per_call_timeout_overrides_the_clients(server: FakeServer, mode: str) -> None:
     api = fake_api(server, mode, retry_policy=no_wait(max_retries=0))
@@ -490,8 +506,6 @@ async def test_a_per_call_timeout_overrides_the_clients(server: FakeServer, mode
     with pytest.raises(APITimeoutError):
         await api.get("per_1", timeout=0.01)
     await api.close()
-
-    assert server.requests[0].extensions["timeout"]["read"] == 0.01
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
