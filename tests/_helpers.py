@@ -29,6 +29,9 @@ inprocess_only = pytest.mark.parametrize("server", ["inprocess"], indirect=True)
 network would (a socket acts it out as a reset or silence), or expose the client's request
 extensions. Narrows a `server` fixture parametrized over transports; harmless otherwise."""
 
+client_side_only = inprocess_only
+"""For tests where the SDK refuses the call before sending: one transport is enough."""
+
 
 class Api:
     """The learning-records methods of one client, awaitable whichever client it is."""
@@ -213,11 +216,16 @@ def posts(server: FakeServer) -> list[httpx.Request]:
 
 
 def raw_http(server: FakeServer, token: str | None = None) -> httpx.Client:
-    """A plain httpx client to the fake, authorised with one of its tokens."""
+    """A plain httpx client to the fake, authorised with one of its tokens.
+
+    Over the socket when the fake is served on loopback, else over its in-process transport.
+    """
+    served = httpx.URL(server.base_url).host in ("127.0.0.1", "localhost", "::1")
     return httpx.Client(
-        transport=server.transport,
+        transport=None if served else server.transport,
         base_url=server.base_url,
         headers={"Authorization": f"Bearer {token or server.issue_token()}"},
+        trust_env=False,
     )
 
 

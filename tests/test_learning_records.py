@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from _helpers import Api, api_fixture, fake_api, posts, sent_json
+from _helpers import Api, api_fixture, client_side_only, fake_api, posts, sent_json
 from edm_client import InvalidRequestError, NotFoundError
 from edm_client.testing import FakeServer
 from edm_client.types import LearningRecord, SourceType
@@ -260,6 +260,7 @@ async def test_a_bare_date_string_is_accepted_for_expires_at(api: Api) -> None:
     assert record.expires_at == datetime(2028, 3, 1, tzinfo=timezone.utc)
 
 
+@client_side_only
 @pytest.mark.parametrize("field", ["completed_at", "expires_at"])
 async def test_a_naive_datetime_is_refused_before_sending(api: Api, field: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:

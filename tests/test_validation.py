@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from _helpers import Api, api_fixture, raw_http
+from _helpers import Api, api_fixture, client_side_only, raw_http
 from edm_client import InvalidRequestError, UnprocessableEntityError
 from edm_client.testing import FakeServer
 
@@ -85,6 +85,7 @@ def _rule_id(rule: tuple[str, Any, str]) -> str:
     return f"{name}={shown[:20]}-{code}"
 
 
+@client_side_only
 @pytest.mark.parametrize(("name", "value", "code"), CREATE_RULES, ids=map(_rule_id, CREATE_RULES))
 async def test_create_refuses_a_value_the_contract_rejects_before_sending(
     api: Api, name: str, value: Any, code: str
@@ -111,6 +112,7 @@ def test_the_fake_answers_422_for_the_same_value_sent_raw(
     ]
 
 
+@client_side_only
 @pytest.mark.parametrize("name", ["completed_at", "expires_at"])
 async def test_a_naive_datetime_is_refused_with_a_hint(api: Api, name: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:
@@ -120,6 +122,7 @@ async def test_a_naive_datetime_is_refused_with_a_hint(api: Api, name: str) -> N
     assert "tzinfo" in str(caught.value)
 
 
+@client_side_only
 async def test_an_invalid_request_error_lists_every_broken_rule(api: Api) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         await api.create(title="", score=101)
@@ -201,6 +204,7 @@ def test_a_422_names_the_field_in_detail_and_in_errors(server: FakeServer) -> No
 # -- list parameters --------------------------------------------------------------------
 
 
+@client_side_only
 @pytest.mark.parametrize(
     ("name", "value"),
     [
