@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -294,3 +296,22 @@ async def test_an_async_paginator_can_be_iterated_without_awaiting(async_client:
         return [r.title async for r in listing]
 
     assert await titles(records.list(limit=2)) == ["c0", "c1", "c2"]
+
+
+async def test_walking_pages_does_not_keep_the_pages_already_walked(api: Api) -> None:
+    await _create(api, 10)
+    first = await api.first_page(limit=2)
+    walked: list[weakref.ref[Any]] = []
+
+    if api.is_async:
+        async for page in first.iter_pages():
+            walked.append(weakref.ref(page))
+    else:
+        for page in first.iter_pages():
+            walked.append(weakref.ref(page))
+    del page
+    gc.collect()
+
+    assert len(walked) == 5
+    assert walked[0]() is first
+    assert [ref() for ref in walked[1:]] == [None] * 4
