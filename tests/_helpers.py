@@ -24,6 +24,36 @@ from edm_client.types import LearningRecord
 MODES = ("sync", "async")
 COLLECTION = "/api/v1/performance/learning-records"
 
+# The contract's field lists, restated here (not imported from src) so tests check the code
+# against the contract rather than against itself.
+WRITABLE_FIELDS = (
+    "person_id",
+    "title",
+    "provider",
+    "completed_at",
+    "expires_at",
+    "score",
+    "passed",
+    "certification_ref",
+    "linked_cohort_id",
+    "linked_assessment_id",
+    "source",
+    "source_type",
+)
+SERVER_OWNED_FIELDS = (
+    "id",
+    "tenant_id",
+    "app_id",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "is_deleted",
+    "deleted_at",
+    "deleted_by",
+    "schema_version",
+)
+
 inprocess_only = pytest.mark.parametrize("server", ["inprocess"], indirect=True)
 """For tests of what only the in-process transport can do: raise an httpx exception as the
 network would (a socket acts it out as a reset or silence), or expose the client's request

@@ -10,36 +10,21 @@ from typing import Any
 import pydantic
 import pytest
 
-from _helpers import MODES, Api, api_fixture, json_response, make_client, record_json
+from _helpers import (
+    MODES,
+    SERVER_OWNED_FIELDS,
+    WRITABLE_FIELDS,
+    Api,
+    api_fixture,
+    json_response,
+    make_client,
+    record_json,
+)
 from edm_client.types import LearningRecord, SourceType
 
 api = api_fixture()
 
-SEED_FIELDS = {
-    "id",
-    "tenant_id",
-    "app_id",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "source",
-    "source_type",
-    "is_deleted",
-    "deleted_at",
-    "deleted_by",
-    "schema_version",
-    "person_id",
-    "title",
-    "provider",
-    "completed_at",
-    "expires_at",
-    "score",
-    "passed",
-    "certification_ref",
-    "linked_cohort_id",
-    "linked_assessment_id",
-}
+SEED_FIELDS = {*SERVER_OWNED_FIELDS, *WRITABLE_FIELDS}
 
 
 def test_learning_record_has_every_field_of_the_seed_table() -> None:

@@ -14,6 +14,7 @@ import pytest
 import edm_client
 import edm_client.testing
 import edm_client.types
+from _helpers import WRITABLE_FIELDS
 from edm_client import AsyncClient, Client
 from edm_client.resources.performance.learning_records import AsyncLearningRecords, LearningRecords
 
@@ -117,18 +118,7 @@ def test_create_has_the_promised_keyword_only_parameters() -> None:
     parameters = inspect.signature(LearningRecords.create).parameters
 
     assert list(parameters)[1:] == [
-        "person_id",
-        "title",
-        "provider",
-        "completed_at",
-        "expires_at",
-        "score",
-        "passed",
-        "certification_ref",
-        "linked_cohort_id",
-        "linked_assessment_id",
-        "source",
-        "source_type",
+        *WRITABLE_FIELDS,
         "idempotency_key",
         "timeout",
         "extra_headers",

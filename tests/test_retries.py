@@ -277,7 +277,16 @@ def test_a_policy_refuses_nonsense() -> None:
 
 @pytest.mark.parametrize(
     ("retry_after", "expected"),
-    [("3", 3.0), ("0", 0.0), ("1.5", 1.5), ("59", 59.0), ("60", 60.0), ("120", 60.0)],
+    [
+        ("3", 3.0),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("59", 59.0),
+        ("60", 60.0),
+        ("120", 60.0),
+        ("1e400", 60.0),
+        ("-5", 0.0),
+    ],
 )
 async def test_retry_after_seconds_are_obeyed_up_to_sixty(
     api: Api, sleeps: list[float], retry_after: str, expected: float
@@ -338,17 +347,6 @@ async def test_an_unusable_retry_after_falls_back_to_backoff(
 
     assert len(sleeps) == 1
     assert 0.375 <= sleeps[0] <= 0.5
-
-
-@pytest.mark.parametrize(("retry_after", "expected"), [("-5", 0.0), ("1e400", 60.0)])
-async def test_an_out_of_range_retry_after_is_clamped(
-    api: Api, sleeps: list[float], retry_after: str, expected: float
-) -> None:
-    api.server.inject_fault(status=503, retry_after=retry_after)
-
-    await api.list()
-
-    assert sleeps == [expected]
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

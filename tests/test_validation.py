@@ -14,25 +14,12 @@ from typing import Any
 
 import pytest
 
-from _helpers import Api, api_fixture, client_side_only, raw_http
+from _helpers import SERVER_OWNED_FIELDS, Api, api_fixture, client_side_only, raw_http
 from edm_client import InvalidRequestError, UnprocessableEntityError
 from edm_client.testing import FakeServer
 
 api = api_fixture()
 
-READ_ONLY_FIELDS = (
-    "id",
-    "tenant_id",
-    "app_id",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "is_deleted",
-    "deleted_at",
-    "deleted_by",
-    "schema_version",
-)
 
 # (argument, Python value, code the fake answers). The wire value is the JSON of the Python one.
 CREATE_RULES: list[tuple[str, Any, str]] = [
@@ -114,12 +101,14 @@ def test_the_fake_answers_422_for_the_same_value_sent_raw(
 
 @client_side_only
 @pytest.mark.parametrize("name", ["completed_at", "expires_at"])
-async def test_a_naive_datetime_is_refused_with_a_hint(api: Api, name: str) -> None:
+async def test_a_naive_datetime_is_refused_before_sending_with_a_hint(api: Api, name: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         await api.create(**{name: datetime(2026, 3, 1, 9, 30)})
 
     assert caught.value.param == name
+    assert "naive" in str(caught.value)
     assert "tzinfo" in str(caught.value)
+    assert api.server.requests == []
 
 
 @client_side_only
@@ -155,7 +144,7 @@ async def test_values_at_the_limits_are_accepted(api: Api, name: str, value: Any
     assert getattr(record, name) is not None
 
 
-@pytest.mark.parametrize("field", READ_ONLY_FIELDS)
+@pytest.mark.parametrize("field", SERVER_OWNED_FIELDS)
 def test_the_fake_refuses_a_server_owned_field_with_read_only_field(
     server: FakeServer, field: str
 ) -> None:
