@@ -474,3 +474,23 @@ async def test_a_response_validation_error_pickles() -> None:
     assert str(restored) == str(caught.value)
     assert restored.body == "nope"
     assert restored.status_code == 200
+
+
+@inprocess_only
+@pytest.mark.parametrize("exception", [httpx.ConnectError, httpx.ReadTimeout])
+async def test_a_connection_error_pickles_without_the_token(
+    api: Api, sleeps: list[float], exception: type[Exception]
+) -> None:
+    api.server.inject_fault(exception=exception, times=None)
+    with pytest.raises(APIConnectionError) as caught:
+        await api.get("per_1")
+    token = api.server.requests[0].headers["Authorization"].removeprefix("Bearer ")
+
+    data = pickle.dumps(caught.value)
+    restored = pickle.loads(data)
+
+    assert token.encode() not in data
+    assert type(restored) is type(caught.value)
+    assert str(restored) == str(caught.value)
+    assert restored.request.headers["Authorization"] == "[redacted]"
+    assert restored.request.url == caught.value.request.url
