@@ -170,6 +170,12 @@ class _BaseClient:
 
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """Run one call to completion: yields steps for the driver, returns the result."""
+        if self._http.is_closed:
+            raise EDMError(
+                f"This {type(self).__name__} is closed (by close() or the end of its `with` "
+                "block), and so are its with_options() copies, which share its connections; "
+                "create a new client."
+            )
         raw = raw_response_mode.get()
         policy = self.retry_policy
         provider = None if isinstance(self._api_key, str) else self._api_key
