@@ -528,3 +528,18 @@ def test_repr_of_a_client_with_a_token_provider_does_not_call_it(cls: type[Clien
 def test_the_performance_namespace_and_resource_are_cached(client: Client) -> None:
     assert client.performance is client.performance
     assert client.performance.learning_records is client.performance.learning_records
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_closed_client_refuses_calls_with_a_clear_error(
+    server: FakeServer, mode: str
+) -> None:
+    api = fake_api(server, mode)
+    copy = Api(api.client.with_options(max_retries=0))
+    await api.close()
+
+    for closed in (api, copy):
+        with pytest.raises(EDMError, match="is closed"):
+            await closed.list()
+
+    assert server.requests == []
