@@ -425,3 +425,25 @@ async def test_a_page_whose_next_cursor_repeats_the_previous_ends_with_a_clear_e
     assert "forever" in message
     assert caught.value.body == "page-2"
     assert caught.value.response.request.url.params["cursor"] == "page-2"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_redirect_to_a_login_page_is_a_status_error_not_followed(mode: str) -> None:
+    calls: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url)
+        return httpx.Response(
+            302,
+            headers={"Location": "https://sso.example/login", "Content-Type": "text/html"},
+            content=b"<html><head><title>Sign in - Corp SSO</title></head></html>",
+        )
+
+    api = _api(mode, handler)
+
+    with pytest.raises(APIStatusError) as caught:
+        await api.get("per_1")
+
+    assert str(caught.value) == "302 Found: the server sent an HTML page: Sign in - Corp SSO"
+    assert caught.value.response.headers["Location"] == "https://sso.example/login"
+    assert len(calls) == 1
