@@ -59,16 +59,25 @@ async def test_api_key_and_base_url_come_from_the_environment(
     assert server.requests[0].headers["Authorization"] == f"Bearer {token}"
 
 
-@pytest.mark.parametrize("cls", CLIENTS)
-def test_arguments_win_over_the_environment(
-    server: FakeServer, monkeypatch: pytest.MonkeyPatch, cls: type[Client]
+@pytest.mark.parametrize("mode", MODES)
+async def test_arguments_win_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     monkeypatch.setenv("EDM_API_KEY", "from-env")
     monkeypatch.setenv("EDM_BASE_URL", "https://env.example")
+    seen: list[httpx.Request] = []
 
-    client = cls(api_key="from-arg", base_url="https://arg.example")
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"data": [], "next_cursor": None})
 
-    assert client.base_url == httpx.URL("https://arg.example")
+    api = Api(
+        make_client(mode, handler=handler, api_key="from-arg", base_url="https://arg.example")
+    )
+    await api.list()
+
+    assert seen[0].url.host == "arg.example"
+    assert seen[0].headers["Authorization"] == "Bearer from-arg"
 
 
 @pytest.mark.parametrize("cls", CLIENTS)
@@ -182,10 +191,6 @@ async def test_default_headers_are_sent_and_extra_headers_add_per_call(
     sent = server.requests[0].headers
     assert sent["X-Team"] == "hr"
     assert sent["X-Trace"] == "call"
-
-
-def _timeouts(connect: float, read: float, write: float, pool: float) -> dict[str, float]:
-    return {"connect": connect, "read": read, "write": write, "pool": pool}
 
 
 def test_the_default_timeout_is_thirty_seconds_and_five_to_connect() -> None:

@@ -193,7 +193,7 @@ async def test_reset_forgets_records_keys_requests_and_faults(api: Api) -> None:
     assert api.server.records() == [again]
 
 
-def test_the_clock_stamps_records(server: FakeServer) -> None:
+def test_the_clock_stamps_records() -> None:
     moment = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     fake = FakeServer(clock=lambda: moment)
 
