@@ -7,16 +7,20 @@ import importlib.resources
 import inspect
 import re
 import types
+import uuid
+from datetime import date
 from typing import Any
 
+import httpx
 import pytest
 
 import edm_client
 import edm_client.testing
 import edm_client.types
-from _helpers import WRITABLE_FIELDS
+from _helpers import WRITABLE_FIELDS, Api, json_response, make_client, record_json
 from edm_client import AsyncClient, Client
 from edm_client.resources.performance.learning_records import AsyncLearningRecords, LearningRecords
+from edm_client.types import LearningRecord
 
 PUBLIC_MODULES = [edm_client, edm_client.types, edm_client.testing]
 
@@ -108,10 +112,10 @@ def test_sync_and_async_resource_signatures_are_equal(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["create", "get"])
 def test_sync_and_async_resource_methods_return_the_same_type(name: str) -> None:
-    sync = inspect.signature(getattr(LearningRecords, name))
-    asynchronous = inspect.signature(getattr(AsyncLearningRecords, name))
+    sync = inspect.signature(getattr(LearningRecords, name), eval_str=True)
+    asynchronous = inspect.signature(getattr(AsyncLearningRecords, name), eval_str=True)
 
-    assert sync.return_annotation == asynchronous.return_annotation == "LearningRecord"
+    assert sync.return_annotation is asynchronous.return_annotation is LearningRecord
 
 
 def test_create_has_the_promised_keyword_only_parameters() -> None:
@@ -196,3 +200,40 @@ def test_with_options_takes_the_same_arguments_on_both_clients() -> None:
 
 def test_the_package_is_typed() -> None:
     assert importlib.resources.files("edm_client").joinpath("py.typed").is_file()
+
+
+async def test_sync_and_async_send_identical_requests() -> None:
+    def capture(mode: str) -> tuple[Api, list[httpx.Request]]:
+        seen: list[httpx.Request] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            if request.method == "POST":
+                return json_response(201, record_json())
+            if request.url.path.endswith("learning-records"):
+                return json_response(200, {"data": [record_json()], "next_cursor": None})
+            return json_response(200, record_json())
+
+        return Api(make_client(mode, handler=handler, default_headers={"X-Team": "hr"})), seen
+
+    sent: dict[str, list[httpx.Request]] = {}
+    for mode in ("sync", "async"):
+        api, sent[mode] = capture(mode)
+        await api.create(
+            person_id=uuid.UUID(int=1),
+            title="CKA",
+            completed_at=date(2026, 3, 1),
+            score=90,
+            passed=True,
+            idempotency_key="same",
+            extra_headers={"X-Call": "1"},
+        )
+        await api.get("per_1/x", timeout=3.0)
+        await api.list(person_id="p1", passed=False, include_deleted=True, limit=5)
+
+    for sync, asynchronous in zip(sent["sync"], sent["async"], strict=True):
+        assert sync.method == asynchronous.method
+        assert sync.url == asynchronous.url
+        assert sync.content == asynchronous.content
+        assert dict(sync.headers) == dict(asynchronous.headers)
+        assert sync.extensions["timeout"] == asynchronous.extensions["timeout"]
