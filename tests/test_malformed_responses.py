@@ -423,7 +423,8 @@ async def test_a_page_whose_next_cursor_repeats_the_previous_ends_with_a_clear_e
     assert "'page-2'" in message
     assert "already used" in message
     assert "forever" in message
-    assert caught.value.body == "page-2"
+    assert caught.value.body == {"data": [record_json()], "next_cursor": "page-2"}
+    assert caught.value.request_id == "req_mock"
     assert caught.value.response.request.url.params["cursor"] == "page-2"
 
 

@@ -236,7 +236,7 @@ async def test_a_repeated_next_cursor_ends_iteration_with_a_clear_error(mode: st
     assert calls["n"] == 2
     assert len(seen) == 2
     assert "'c1'" in str(caught.value)
-    assert caught.value.body == "c1"
+    assert caught.value.body == {"data": [record_json(id=f"per_{2:026d}")], "next_cursor": "c1"}
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
