@@ -108,11 +108,9 @@ class _BaseClient:
         assert base_url is not None
         if isinstance(api_key, str):
             api_key = api_key.strip()
-            if not api_key or any(c in api_key for c in "\r\n\x00"):
-                raise EDMError(
-                    "api_key is empty or contains line breaks; pass the token itself "
-                    f"(or set {API_KEY_ENV})."
-                )
+            problem = _token_problem(api_key)
+            if problem:
+                raise EDMError(f"api_key {problem}; pass the token itself (or set {API_KEY_ENV}).")
         elif not callable(api_key):
             raise EDMError("api_key must be a token string or a callable that returns one.")
 
@@ -381,7 +379,26 @@ def _is_loopback(host: str) -> bool:
 def _checked_token(token: object) -> str:
     if not isinstance(token, str) or not token.strip():
         raise EDMError(f"api_key callable returned {type(token).__name__}, not a token string.")
-    return token.strip()
+    token = token.strip()
+    problem = _token_problem(token)
+    if problem:
+        raise EDMError(f"The token the api_key callable returned {problem}.")
+    return token
+
+
+def _token_problem(token: str) -> str | None:
+    """Why `token` cannot go in an Authorization header, without showing the token."""
+    if not token:
+        return "is empty"
+    if any(c in token for c in "\r\n\x00"):
+        return "contains line breaks"
+    odd = next((c for c in token if not c.isascii() or not c.isprintable()), None)
+    if odd is not None:
+        return (
+            f"contains the character U+{ord(odd):04X}, which a token never has; "
+            "was a quote or an ellipsis copied along with it?"
+        )
+    return None
 
 
 def _policy_fields(policy: RetryPolicy) -> dict[str, Any]:
