@@ -122,6 +122,22 @@ def test_an_empty_or_multiline_api_key_is_refused(cls: type[Client], api_key: st
 
 
 @pytest.mark.parametrize("cls", CLIENTS)
+@pytest.mark.parametrize(
+    ("api_key", "codepoint"),
+    [("eyJhbGci.payload.sig\u2026", "U+2026"), ("\u201ceyJhbGci.payload.sig\u201d", "U+201C")],
+    ids=["ellipsis", "smart-quotes"],
+)
+def test_a_token_with_a_character_no_token_has_is_refused_without_showing_it(
+    cls: type[Client], api_key: str, codepoint: str
+) -> None:
+    with pytest.raises(EDMError) as caught:
+        cls(api_key=api_key, base_url="https://edm.test")
+
+    assert codepoint in str(caught.value)
+    assert "payload" not in str(caught.value)
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
 def test_an_api_key_that_is_neither_a_string_nor_callable_is_refused(cls: type[Client]) -> None:
     with pytest.raises(EDMError, match="callable"):
         cls(api_key=42, base_url="https://edm.test")  # type: ignore[arg-type]
@@ -370,6 +386,23 @@ async def test_a_token_provider_returning_no_token_is_an_error(
         await api.list()
     await api.close()
 
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "returned", ["tok\nInjected: 1", "tok\u2026en"], ids=["line-break", "non-ascii"]
+)
+async def test_a_token_provider_returning_an_unusable_token_is_refused_before_sending(
+    server: FakeServer, mode: str, returned: str
+) -> None:
+    api = fake_api(server, mode, lambda: returned)
+
+    with pytest.raises(EDMError, match="api_key callable") as caught:
+        await api.list()
+    await api.close()
+
+    assert returned not in str(caught.value)
     assert server.requests == []
 
 
