@@ -18,7 +18,7 @@ from _helpers import (
     make_client,
     record_json,
 )
-from edm_client import InvalidRequestError, NotFoundError
+from edm_client import AsyncClient, Client, EDMError, InvalidRequestError, NotFoundError
 
 api = api_fixture()
 
@@ -259,3 +259,34 @@ async def test_a_score_that_json_cannot_carry_is_refused_before_sending(
         await api.create(score=value)
 
     assert api.server.requests == []
+
+
+@client_side_only
+@pytest.mark.parametrize(
+    ("headers", "shown"),
+    [
+        ({"X-Name": "Zo\u00eb"}, "U+00EB"),
+        ({"X-Trace": "a\r\nInjected: 1"}, "U+000D"),
+        ({"X-Secret": "s3cr3t\u2026"}, "U+2026"),
+        ({"Bad Name": "x"}, "'Bad Name'"),
+        ({"X-Colon:": "x"}, "'X-Colon:'"),
+        ({"X-Number": 5}, "must be a str"),
+    ],
+    ids=["latin", "crlf", "ellipsis", "space-in-name", "colon-in-name", "not-str"],
+)
+async def test_extra_headers_that_cannot_be_sent_are_refused_before_sending(
+    api: Api, headers: dict[str, Any], shown: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        await api.list(extra_headers=headers)
+
+    assert caught.value.param == "extra_headers"
+    assert shown in str(caught.value)
+    assert "s3cr3t" not in str(caught.value)
+    assert api.server.requests == []
+
+
+@pytest.mark.parametrize("cls", [Client, AsyncClient])
+def test_default_headers_that_cannot_be_sent_are_refused_at_construction(cls: type) -> None:
+    with pytest.raises(EDMError, match=r"default_headers: the value of X-Team contains U\+00E9"):
+        cls(api_key="tok", base_url="https://edm.test", default_headers={"X-Team": "équipe"})
