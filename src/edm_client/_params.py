@@ -100,7 +100,7 @@ def _unicode_text(name: str, text: str) -> str:
 def wire_number(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _type_error(name, "a number", value)
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):  # ints are finite, even huge ones
         raise InvalidRequestError(f"{name} must be a finite number, not {value!r}", param=name)
     return value
 

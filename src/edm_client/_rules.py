@@ -148,7 +148,7 @@ def _check_field(name: str, value: object) -> tuple[str, str] | None:
     if name == "score":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return "invalid_type", "must be a number"
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # huge ints overflow isfinite
             return "invalid_number", "must be a finite number"
         if not MIN_SCORE <= value <= MAX_SCORE:
             return "out_of_range", f"must be between {MIN_SCORE:g} and {MAX_SCORE:g}"
