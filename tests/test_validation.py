@@ -42,6 +42,8 @@ CREATE_RULES: list[tuple[str, Any, str]] = [
     ("score", -0.01, "out_of_range"),
     ("score", 100.01, "out_of_range"),
     ("score", -1, "out_of_range"),
+    ("score", 10**400, "out_of_range"),
+    ("score", -(10**400), "out_of_range"),
     ("score", 1e309, "invalid_number"),
     ("score", -1e309, "invalid_number"),
     ("score", math.nan, "invalid_number"),
