@@ -60,7 +60,7 @@ def decode_body(response: httpx.Response) -> object:
         return ""
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python goes
         return response.text
 
 
