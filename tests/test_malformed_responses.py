@@ -48,6 +48,7 @@ async def _call(api: Api, operation: str) -> Any:
 
 
 OPERATIONS = ["create", "get", "list"]
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000  # deeper than Python's json module can go
 
 
 # -- 2xx bodies that are not what the contract says ---------------------------------------------
@@ -63,8 +64,9 @@ OPERATIONS = ["create", "get", "list"]
         (b"", "empty body"),
         (b'{"id": "per_1", "tenant_id": "ten_1", "created_', "not valid JSON"),
         (b"\xff\xfe\x00garbage", "not valid JSON"),
+        (DEEP_JSON, "not valid JSON"),
     ],
-    ids=["html", "text", "empty", "truncated-json", "binary"],
+    ids=["html", "text", "empty", "truncated-json", "binary", "deeply-nested-json"],
 )
 async def test_a_success_that_is_not_json_is_a_response_validation_error(
     mode: str, operation: str, content: bytes, in_message: str
@@ -448,3 +450,15 @@ async def test_a_redirect_to_a_login_page_is_a_status_error_not_followed(mode: s
     assert str(caught.value) == "302 Found: the server sent an HTML page: Sign in - Corp SSO"
     assert caught.value.response.headers["Location"] == "https://sso.example/login"
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_error_body_nested_too_deep_to_decode_is_kept_as_text(mode: str) -> None:
+    api = _api(mode, _always(500, DEEP_JSON, **{"Content-Type": "application/json"}), max_retries=0)
+
+    with pytest.raises(InternalServerError) as caught:
+        await api.get("per_1")
+
+    assert str(caught.value).startswith("500 Internal Server Error: [[[")
+    assert len(str(caught.value)) < 300
+    assert caught.value.body == DEEP_JSON.decode()
