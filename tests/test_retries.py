@@ -7,7 +7,9 @@ here waits for real.
 from __future__ import annotations
 
 import email.utils
+import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -310,6 +312,39 @@ async def test_retry_after_as_an_http_date_is_obeyed(api: Api, sleeps: list[floa
     api.server.inject_fault(
         status=429, retry_after=email.utils.formatdate(time.time() + 30, usegmt=True)
     )
+
+    await api.list()
+
+    assert len(sleeps) == 1
+    assert 27.0 <= sleeps[0] <= 30.0
+
+
+@pytest.fixture
+def far_from_utc() -> Iterator[None]:
+    """Run the test with the local time zone nine hours east of UTC."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "JST-9"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+@pytest.mark.parametrize(
+    "date_format",
+    ["%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %d %H:%M:%S %Y"],
+    ids=["imf-fixdate", "rfc850", "asctime"],
+)
+async def test_every_http_date_format_is_read_as_gmt_whatever_the_local_zone(
+    api: Api, sleeps: list[float], far_from_utc: None, date_format: str
+) -> None:
+    retry_after = time.strftime(date_format, time.gmtime(time.time() + 30))
+    api.server.inject_fault(status=503, retry_after=retry_after)
 
     await api.list()
 
