@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timezone
 
 import httpx
 
@@ -85,6 +86,8 @@ def parse_retry_after(value: str | None) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             return None
+        if when.tzinfo is None:  # asctime dates and "-0000" carry no zone; HTTP dates are GMT
+            when = when.replace(tzinfo=timezone.utc)
         seconds = when.timestamp() - time.time()
     if math.isnan(seconds):
         return None
