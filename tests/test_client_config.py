@@ -16,6 +16,7 @@ from edm_client import (
     Client,
     EDMError,
     InternalServerError,
+    InvalidRequestError,
     RetryPolicy,
     __version__,
 )
@@ -581,3 +582,14 @@ async def test_a_closed_client_refuses_calls_with_a_clear_error(
             await closed.list()
 
     assert server.requests == []
+
+
+def test_base_url_with_credentials_is_refused_without_echoing_them() -> None:
+    with pytest.raises(EDMError, match="must not contain a user name or password") as caught:
+        Client(api_key="token", base_url="https://alice:s3cret@edm.example.com")
+    assert "s3cret" not in str(caught.value)
+
+
+def test_negative_max_retries_is_an_invalid_request_error() -> None:
+    with pytest.raises(InvalidRequestError, match="max_retries must be 0 or more"):
+        Client(api_key="token", base_url="https://edm.example.com", max_retries=-1)

@@ -361,6 +361,11 @@ def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
         url = httpx.URL(str(base_url).strip())
     except httpx.InvalidURL as exc:
         raise EDMError(f"base_url {str(base_url)!r} is not a valid URL: {exc}") from None
+    if url.userinfo:
+        # Credentials in the URL would show up in every repr, log line and error message.
+        raise EDMError(
+            "base_url must not contain a user name or password; pass the token as api_key."
+        )
     if url.scheme not in ("http", "https") or not url.host:
         raise EDMError(
             f"base_url {str(base_url)!r} must be an http:// or https:// URL with a host, "

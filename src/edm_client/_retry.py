@@ -12,7 +12,7 @@ from datetime import timezone
 
 import httpx
 
-from edm_client._exceptions import APIConnectionError
+from edm_client._exceptions import APIConnectionError, InvalidRequestError
 
 __all__ = ["RetryEvent", "RetryPolicy"]
 
@@ -57,9 +57,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
-            raise ValueError("max_retries must be 0 or more")
+            raise InvalidRequestError("max_retries must be 0 or more", param="max_retries")
         if not 0 <= self.jitter <= 1:
-            raise ValueError("jitter must be between 0 and 1")
+            raise InvalidRequestError("jitter must be between 0 and 1", param="jitter")
         object.__setattr__(self, "statuses", frozenset(self.statuses))
 
     def should_retry(self, response: httpx.Response) -> bool:
