@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PY_PATHS := src tests examples scripts $(wildcard benchmarks)
 
-.PHONY: quickstart check lint typecheck test bench install docs dist release-check clean clean-notebooks
+.PHONY: quickstart check lint typecheck test bench bench-quick install docs dist release-check clean clean-notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(PY_PATHS)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src examples scripts
+	$(BIN)/mypy --strict src examples scripts benchmarks
 
 test: $(STAMP)
 	$(BIN)/pytest
@@ -44,7 +44,15 @@ dist: $(STAMP)
 release-check: dist
 	$(BIN)/python scripts/check_dist.py dist
 
-check: lint typecheck test docs release-check
+# The full benchmark run (about 2 minutes); the table is recorded in docs/performance.md.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+# A few small rounds, so the benchmark cannot rot; it asserts no timing (< 30 s).
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/run.py --quick
+
+check: lint typecheck test bench-quick docs release-check
 
 # Clear outputs and execution counts of the example notebooks (commit them without outputs;
 # tests/test_notebooks.py checks).

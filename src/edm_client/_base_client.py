@@ -7,13 +7,13 @@ async clients each drive it with their own I/O, so they cannot drift apart.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
+import functools
 import inspect
 import ipaddress
 import logging
 import os
-import platform
+import sys
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Generator, Mapping
@@ -49,10 +49,18 @@ ApiKey: TypeAlias = str | TokenProvider
 Timeout: TypeAlias = float | httpx.Timeout
 Parser: TypeAlias = Callable[[httpx.Response], R]
 
+
+def _system_name() -> str:
+    if hasattr(os, "uname"):  # what platform.system() reports, without importing platform
+        return os.uname().sysname.lower()
+    import platform
+
+    return platform.system().lower()
+
+
 USER_AGENT: Final = (
     f"edm-client-python/{__version__} "
-    f"(python {platform.python_version_tuple()[0]}.{platform.python_version_tuple()[1]}; "
-    f"{platform.system().lower() or 'unknown'})"
+    f"(python {sys.version_info[0]}.{sys.version_info[1]}; {_system_name() or 'unknown'})"
 )
 
 
@@ -141,6 +149,7 @@ class _BaseClient:
             **self._default_headers,
         }
         self._url_prefix = str(self.base_url).rstrip("/")
+        self._signed: tuple[str, dict[str, str]] = ("", {})
 
     @property
     def max_retries(self) -> int:
@@ -162,17 +171,31 @@ class _BaseClient:
             "retry_policy": retry_policy or self.retry_policy,
         }
 
+    def _signed_headers(self, token: str) -> dict[str, str]:
+        """The client's headers with `Authorization`, built once per token (never mutate it)."""
+        signed = self._signed
+        if signed[0] != token:
+            signed = (token, {**self._headers, "Authorization": f"Bearer {token}"})
+            self._signed = signed
+        return signed[1]
+
     def _build_request(self, options: RequestOptions, token: str) -> httpx.Request:
-        headers = {**self._headers, "Authorization": f"Bearer {token}"}
-        if options.content is not None:
-            headers["Content-Type"] = "application/json"
-        if options.idempotency_key is not None:
-            headers[IDEMPOTENCY_HEADER] = options.idempotency_key
-        if options.extra_headers:
-            headers.update(options.extra_headers)
+        headers = self._signed_headers(token)
+        if (
+            options.content is not None
+            or options.idempotency_key is not None
+            or options.extra_headers
+        ):
+            headers = dict(headers)
+            if options.content is not None:
+                headers["Content-Type"] = "application/json"
+            if options.idempotency_key is not None:
+                headers[IDEMPOTENCY_HEADER] = options.idempotency_key
+            if options.extra_headers:
+                headers.update(options.extra_headers)
         return self._http.build_request(
             options.method,
-            self._url_prefix + options.path,
+            _request_url(self._url_prefix, options.path),
             params=options.params,
             content=options.content,
             headers=headers,
@@ -319,6 +342,8 @@ class AsyncAPIClient(_BaseClient):
                 elif isinstance(step, _FetchToken):
                     result = await self._fetch_token()
                 else:
+                    import asyncio  # here, so that `import edm_client` does not load asyncio
+
                     await asyncio.sleep(step)
                     result = None
         except StopIteration as done:
@@ -354,6 +379,12 @@ class AsyncAPIClient(_BaseClient):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+@functools.lru_cache(maxsize=256)
+def _request_url(prefix: str, path: str) -> httpx.URL:
+    """Parsed once per path: a collection's URL is the same for every list and create."""
+    return httpx.URL(prefix + path)
 
 
 def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -17,7 +17,11 @@ from edm_client._base_client import (
     _BaseClient,
 )
 from edm_client._retry import RetryPolicy
-from edm_client.resources.performance import AsyncPerformance, Performance
+
+if TYPE_CHECKING:
+    # Imported on first use instead: the resources bring in the models and pydantic's model
+    # machinery, which `import edm_client` should not pay for (see docs/performance.md).
+    from edm_client.resources.performance import AsyncPerformance, Performance
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -57,6 +61,8 @@ class Client(SyncAPIClient):
     @cached_property
     def performance(self) -> Performance:
         """Performance resources: `client.performance.learning_records`."""
+        from edm_client.resources.performance import Performance
+
         return Performance(self)
 
     def with_options(
@@ -109,6 +115,8 @@ class AsyncClient(AsyncAPIClient):
     @cached_property
     def performance(self) -> AsyncPerformance:
         """Performance resources: `client.performance.learning_records`."""
+        from edm_client.resources.performance import AsyncPerformance
+
         return AsyncPerformance(self)
 
     def with_options(

@@ -15,17 +15,19 @@ import httpx
 import pydantic
 from typing_extensions import NotRequired, TypedDict
 
-from edm_client._dataframe import FrameBuilder, require_pandas
-from edm_client._display import models_html, models_text
 from edm_client._exceptions import APIResponseValidationError, EDMError
 from edm_client._response import decode_body, parse_json, request_id_of
 
 if TYPE_CHECKING:
     import pandas as pd
+    from pydantic import BaseModel
 
 __all__ = ["AsyncCursorPage", "AsyncPaginator", "CursorPage"]
 
-T = TypeVar("T", bound=pydantic.BaseModel)
+# A string bound: evaluating `pydantic.BaseModel` would import pydantic's model machinery, and
+# `_display` / `_dataframe` are imported where they are used, for the same reason: `import
+# edm_client` stays light (docs/performance.md).
+T = TypeVar("T", bound="BaseModel")
 PageT = TypeVar("PageT", bound="_BasePage[Any]")
 
 
@@ -91,9 +93,13 @@ class _BasePage(Generic[T]):
         )
 
     def __str__(self) -> str:
+        from edm_client._display import models_text
+
         return models_text(self.data, item=self._item, caption=self._caption())
 
     def _repr_html_(self) -> str:
+        from edm_client._display import models_html
+
         return models_html(self.data, item=self._item, caption=self._caption())
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
@@ -137,6 +143,8 @@ class CursorPage(_BasePage[T]):
         as `datetime64[us, UTC]`, text as `string`, optional numbers and booleans as the
         nullable `Float64`, `Int64` and `boolean`. Needs `pip install 'edm-client[pandas]'`.
         """
+        from edm_client._dataframe import FrameBuilder
+
         builder = FrameBuilder(self._item)
         for page in self.iter_pages():
             builder.add(page.data)
@@ -170,6 +178,8 @@ class AsyncCursorPage(_BasePage[T]):
     async def to_pandas(self) -> pd.DataFrame:
         """Every record of this and all later pages as a `pandas.DataFrame` (see
         `CursorPage.to_pandas`). Needs `pip install 'edm-client[pandas]'`."""
+        from edm_client._dataframe import FrameBuilder
+
         builder = FrameBuilder(self._item)
         async for page in self.iter_pages():
             builder.add(page.data)
@@ -197,6 +207,8 @@ class AsyncPaginator(Generic[T]):
         `pip install 'edm-client[pandas]'`; without it this raises `ImportError` before any
         request is sent.
         """
+        from edm_client._dataframe import require_pandas
+
         require_pandas()
         page = await self._first_page()
         return await page.to_pandas()

@@ -161,5 +161,8 @@ def check_body(errors: list[FieldError]) -> None:
         raise InvalidRequestError(f"{first}{more}", param=first.field)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode_body(body: Mapping[str, object]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return _ENCODER.encode(body).encode()

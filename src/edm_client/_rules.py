@@ -56,6 +56,8 @@ READ_ONLY_FIELDS = (
     "schema_version",
 )
 _REQUIRED_FIELDS = ("person_id", "title")
+_READ_ONLY = frozenset(READ_ONLY_FIELDS)
+_WRITABLE = frozenset(WRITABLE_FIELDS)
 _MAX_LENGTHS = {
     "title": MAX_TITLE_LENGTH,
     "provider": MAX_PROVIDER_LENGTH,
@@ -127,9 +129,9 @@ def check_create_body(body: Mapping[str, object]) -> list[FieldError]:
     """Every rule of the contract that `body` (decoded JSON) breaks, in field order."""
     errors: list[FieldError] = []
     for name in body:
-        if name in READ_ONLY_FIELDS:
+        if name in _READ_ONLY:
             errors.append(FieldError(name, "read_only_field", "is set by the server"))
-        elif name not in WRITABLE_FIELDS:
+        elif name not in _WRITABLE:
             errors.append(FieldError(name, "unknown_field", "is not a field of a learning record"))
     for name in _REQUIRED_FIELDS:
         if body.get(name) is None:
