@@ -606,11 +606,93 @@ def machine() -> dict[str, Any]:
     }
 
 
+_verdicts = True
+"""Off in quick mode: a few tiny rounds say nothing about a target."""
+
+
 def _verdict(ratio: float | None, target: float | None, higher_is_better: bool = False) -> str:
-    if ratio is None or target is None:
+    if ratio is None or target is None or not _verdicts:
         return ""
     ok = ratio >= target if higher_is_better else ratio <= target
     return "meets" if ok else "MISSES"
+
+
+def markdown_report(results: dict[str, Any]) -> str:
+    """The same figures as tables for docs/performance.md."""
+    m = results["machine"]
+    out = [
+        f"Run {results['date']}, `{results['command']}`, {results['rounds']} rounds, "
+        f"{results['seconds']:.0f} s. Machine: {m['cpu']}, {m['cores']} cores, "
+        f"{m['memory_gib']} GiB, {m['os']}; {m['implementation']} {m['python']}, "
+        f"httpx {m['httpx']}, pydantic {m['pydantic']}, edm-client {m['edm_client']}.",
+        "",
+        "| operation | median µs (CPU) | min | max | x floor B | x floor A | target |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in results["overhead"]:
+        ratio = f"**{row['ratio']:.3f}**" if "ratio" in row else ""
+        ratio_a = f"{row['ratio_floor_a']:.3f}" if "ratio_floor_a" in row else ""
+        target = (
+            f"≤ {row['target']:.2f} {_verdict(row.get('ratio'), row['target'])}"
+            if row["target"]
+            else ""
+        )
+        out.append(
+            f"| {row['operation']} | {row['median_us']:.1f} | {row['min_us']:.1f} | "
+            f"{row['max_us']:.1f} | {ratio} | {ratio_a} | {target} |"
+        )
+    imp = results["import"]
+    out += [
+        "",
+        f"| import, fresh process (median of {imp['runs']}) | wall ms | min | max | CPU ms | "
+        "import statement ms | x `import httpx, pydantic` (wall) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in ("edm_client", "httpx, pydantic", "edm_client + resources"):
+        i = imp[name]
+        out.append(
+            f"| `{name}` | {i['process_median_ms']:.1f} | {i['process_min_ms']:.1f} | "
+            f"{i['process_max_ms']:.1f} | {i['process_cpu_median_ms']:.1f} | "
+            f"{i['import_median_ms']:.1f} | {i['process_ratio']:.3f} |"
+        )
+    mem, con, fake = results["memory"], results["concurrency"], results["fake_throughput"]
+    out += [
+        "",
+        "| what | measured | target |",
+        "|---|---|---|",
+        f"| `import edm_client` ÷ `import httpx, pydantic`, whole process | "
+        f"**{imp['process_ratio']:.3f}** (CPU {imp['process_cpu_ratio']:.3f}) | ≤ 1.25 "
+        f"{_verdict(imp['process_ratio'], 1.25)} |",
+        f"| peak memory (tracemalloc) iterating {mem['large_records']:,} vs "
+        f"{mem['small_records']:,} records from the fake | {mem['large_peak_mb']:.2f} MB vs "
+        f"{mem['small_peak_mb']:.2f} MB: **+{mem['growth_mb']:.2f} MB** | ≤ 10 MB "
+        f"{_verdict(mem['growth_mb'], 10.0)} |",
+        f"| {con['requests']:,} async gets, concurrency {con['concurrency']}, "
+        f"{con['latency_s'] * 1000:.0f} ms latency (wall) | {con['median_s']:.3f} s "
+        f"({con['min_s']:.3f}-{con['max_s']:.3f}), **{con['ratio']:.3f}** x ideal "
+        f"{con['ideal_s']:.2f} s | ≤ 1.30 {_verdict(con['ratio'], 1.3)} |",
+    ]
+    bulk = results["create_many"]
+    if "skipped" in bulk:
+        out.append(
+            f"| `create_many` of 1,000, concurrency 16 | skipped: {bulk['skipped']} | ≤ 1.30 |"
+        )
+    else:
+        for name in ("sync", "async"):
+            b = bulk[name]
+            out.append(
+                f"| `create_many` ({name}) of {bulk['items']:,}, concurrency "
+                f"{bulk['concurrency']}, 20 ms latency | {b['median_s']:.3f} s, "
+                f"**{b['ratio']:.3f}** x ideal {bulk['ideal_s']:.2f} s | ≤ 1.30 "
+                f"{_verdict(b['ratio'], 1.3)} |"
+            )
+    out.append(
+        f"| FakeServer in-process: create + get + list page, per CPU second | "
+        f"**{fake['ops_per_s_median']:,.0f}** ops/s ({fake['ops_per_s_min']:,.0f}-"
+        f"{fake['ops_per_s_max']:,.0f}) | ≥ 3,000 "
+        f"{_verdict(fake['ops_per_s_median'], 3000, higher_is_better=True)} |"
+    )
+    return "\n".join(out) + "\n"
 
 
 def print_report(results: dict[str, Any]) -> None:
@@ -716,6 +798,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="where to write the JSON results")
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
+    global _verdicts  # noqa: PLW0603
+    _verdicts = not args.quick
     rounds = args.rounds or settings.rounds
     started = time.perf_counter()
     loop = asyncio.new_event_loop()
@@ -746,6 +830,7 @@ def main(argv: list[str] | None = None) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
     (output.parent / f"latest-{results['mode']}.json").write_text(output.read_text())
+    output.with_suffix(".md").write_text(markdown_report(results))
     print(f"\nresults: {output} ({results['seconds']:.1f} s)")
     return 0
 
