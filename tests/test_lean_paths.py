@@ -23,9 +23,20 @@ RECORD = {
     "title": "Kubernetes Fundamentals",
 }
 
-# Loaded only when used: the fake, the command line, pandas, asyncio (async clients load it
-# when they need it) and pydantic's model machinery (loaded with the first resource).
-LAZY_MODULES = ("edm_client.testing", "edm_client.cli", "pandas", "asyncio", "pydantic.main")
+# Loaded only when used: the fake, the command line and its libraries, pandas, asyncio (async
+# clients load it when they need it) and pydantic's model machinery (with the first resource).
+LAZY_MODULES = (
+    "edm_client.testing",
+    "edm_client.cli",
+    "edm_client._cli",
+    "edm_client.__main__",
+    "click",
+    "rich",
+    "typer",
+    "pandas",
+    "asyncio",
+    "pydantic.main",
+)
 
 
 def _modules_after(code: str) -> set[str]:
