@@ -168,6 +168,26 @@ def _async_bench(
     return run
 
 
+def _row_with_floors(
+    what: str,
+    target: float,
+    op: Callable[[], object],
+    floor_a: Callable[[], object],
+    floor_b: Callable[[], object],
+    *,
+    name: str | None = None,
+    floor_b_parse: str = "model_validate_json",
+) -> list[Bench]:
+    """Floor A, floor B and the SDK's row measured against them."""
+    a = f"floor A: {what} (httpx + json.loads)"
+    b = f"floor B: {what} (httpx + {floor_b_parse})"
+    return [
+        Bench(a, _sync_bench(floor_a)),
+        Bench(b, _sync_bench(floor_b)),
+        Bench(name or what, _sync_bench(op), b, a, target),
+    ]
+
+
 def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Callable[[], None]]:
     transport = httpx.MockTransport(_answer)
     headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
@@ -221,33 +241,22 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
             copy.get(next(record_ids))
         return None
 
+    get_a, get_b = "floor A: get (httpx + json.loads)", "floor B: get (httpx + model_validate_json)"
     benches = [
-        Bench("floor A: get (httpx + json.loads)", _sync_bench(floor_a_get)),
-        Bench("floor B: get (httpx + model_validate_json)", _sync_bench(floor_b_get)),
-        Bench(
-            "get",
-            _sync_bench(lambda: records.get(next(record_ids))),
-            "floor B: get (httpx + model_validate_json)",
-            "floor A: get (httpx + json.loads)",
-            1.15,
+        *_row_with_floors(
+            "get", 1.15, lambda: records.get(next(record_ids)), floor_a_get, floor_b_get
         ),
-        Bench("floor A: create (httpx + json.loads)", _sync_bench(floor_a_create)),
-        Bench("floor B: create (httpx + model_validate_json)", _sync_bench(floor_b_create)),
-        Bench(
-            "create",
-            _sync_bench(lambda: records.create(**CREATE_ARGS)),
-            "floor B: create (httpx + model_validate_json)",
-            "floor A: create (httpx + json.loads)",
-            1.25,
+        *_row_with_floors(
+            "create", 1.25, lambda: records.create(**CREATE_ARGS), floor_a_create, floor_b_create
         ),
-        Bench("floor A: list page of 100 (httpx + json.loads)", _sync_bench(floor_a_list)),
-        Bench("floor B: list page of 100 (httpx + TypeAdapter)", _sync_bench(floor_b_list)),
-        Bench(
-            "list page of 100, iterated",
-            _sync_bench(sdk_list),
-            "floor B: list page of 100 (httpx + TypeAdapter)",
-            "floor A: list page of 100 (httpx + json.loads)",
+        *_row_with_floors(
+            "list page of 100",
             1.10,
+            sdk_list,
+            floor_a_list,
+            floor_b_list,
+            name="list page of 100, iterated",
+            floor_b_parse="TypeAdapter",
         ),
         Bench("floor B: async get", _async_bench(loop, floor_b_aget)),
         Bench(
@@ -260,8 +269,8 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
         Bench(
             "with_raw_response.get + parse()",
             _sync_bench(lambda: records.with_raw_response.get(next(record_ids)).parse()),
-            "floor B: get (httpx + model_validate_json)",
-            "floor A: get (httpx + json.loads)",
+            get_b,
+            get_a,
         ),
         Bench("floor B: 10 gets", _sync_bench(floor_b_get_x10)),
         Bench(
@@ -696,82 +705,10 @@ def markdown_report(results: dict[str, Any]) -> str:
 
 
 def print_report(results: dict[str, Any]) -> None:
-    out: list[str] = []
-    out.append(f"edm-client benchmarks ({results['mode']}), {results['date']}")
-    m = results["machine"]
-    out.append(
-        f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, "
-        f"{m['implementation']} {m['python']}; httpx {m['httpx']}, pydantic {m['pydantic']}"
-    )
-    out.append("")
-    head = f"{'operation':<48} {'median µs':>10} {'min':>9} {'max':>9} {'x floor B':>10} "
-    head += f"{'x floor A':>10} {'target':>7}"
-    out.append(head)
-    out.append("-" * len(head))
-    for row in results["overhead"]:
-        ratio = f"{row['ratio']:.3f}" if "ratio" in row else ""
-        ratio_a = f"{row['ratio_floor_a']:.3f}" if "ratio_floor_a" in row else ""
-        target = f"≤{row['target']:.2f}" if row["target"] else ""
-        out.append(
-            f"{row['operation']:<48} {row['median_us']:>10.1f} {row['min_us']:>9.1f} "
-            f"{row['max_us']:>9.1f} {ratio:>10} {ratio_a:>10} {target:>7} "
-            f"{_verdict(row.get('ratio'), row['target'])}"
-        )
-    imp = results["import"]
-    out.append("")
-    out.append(f"import, fresh processes, median of {imp['runs']} (min-max):")
-    for name in ("edm_client", "httpx, pydantic", "edm_client + resources"):
-        i = imp[name]
-        out.append(
-            f"  import {name:<24} process {i['process_median_ms']:6.1f} ms "
-            f"({i['process_min_ms']:.1f}-{i['process_max_ms']:.1f}), "
-            f"CPU {i['process_cpu_median_ms']:6.1f} ms, "
-            f"the import statement alone {i['import_median_ms']:6.1f} ms, "
-            f"x{i['process_ratio']:.3f}"
-        )
-    out.append(
-        f"  ratio: whole process {imp['process_ratio']:.3f} (target ≤1.25: "
-        f"{_verdict(imp['process_ratio'], 1.25)}), process CPU {imp['process_cpu_ratio']:.3f}, "
-        f"import statement alone {imp['import_ratio']:.3f}"
-    )
-    lazy = ", ".join(imp["lazy_parts_loaded"]) or "none"
-    out.append(f"  testing/CLI/pandas parts loaded by `import edm_client`: {lazy}")
-    mem = results["memory"]
-    out.append("")
-    out.append(
-        f"memory ({mem['method']}): {mem['large_records']:,} records {mem['large_peak_mb']:.2f} MB,"
-        f" {mem['small_records']:,} records {mem['small_peak_mb']:.2f} MB; growth "
-        f"{mem['growth_mb']:.2f} MB (target ≤10 MB: {_verdict(mem['growth_mb'], 10.0)})"
-    )
-    con = results["concurrency"]
-    out.append(
-        f"concurrency: {con['requests']:,} async gets at concurrency {con['concurrency']}, "
-        f"{con['latency_s'] * 1000:.0f} ms latency: {con['median_s']:.3f} s "
-        f"({con['min_s']:.3f}-{con['max_s']:.3f}), ideal {con['ideal_s']:.3f} s, ratio "
-        f"{con['ratio']:.3f} (target ≤1.30: {_verdict(con['ratio'], 1.3)})"
-    )
-    bulk = results["create_many"]
-    if "skipped" in bulk:
-        out.append(f"create_many: skipped ({bulk['skipped']})")
-    else:
-        for name in ("sync", "async"):
-            b = bulk[name]
-            out.append(
-                f"create_many ({name}): {bulk['items']:,} items at concurrency "
-                f"{bulk['concurrency']}: {b['median_s']:.3f} s, ideal {bulk['ideal_s']:.3f} s, "
-                f"ratio {b['ratio']:.3f} (target ≤1.30: {_verdict(b['ratio'], 1.3)})"
-            )
-    fake = results["fake_throughput"]
-    out.append(
-        f"FakeServer in-process, create + get + list page through Client, per CPU second: "
-        f"{fake['ops_per_s_median']:,.0f} ops/s ({fake['ops_per_s_min']:,.0f}-"
-        f"{fake['ops_per_s_max']:,.0f}) (target ≥3,000: "
-        f"{_verdict(fake['ops_per_s_median'], 3000, higher_is_better=True)})"
-    )
+    print(f"edm-client benchmarks ({results['mode']})\n")
+    print(markdown_report(results))
     if results["mode"] == "quick":
-        out.append("")
-        out.append("quick mode: too few rounds for the figures to mean anything; nothing asserted.")
-    print("\n".join(out))
+        print("quick mode: too few rounds for the figures to mean anything; nothing asserted.")
 
 
 @dataclass(frozen=True)
