@@ -197,6 +197,9 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
     aclient = AsyncClient(
         api_key=TOKEN, base_url=BASE_URL, http_client=httpx.AsyncClient(transport=transport)
     )
+    provided = Client(
+        api_key=lambda: TOKEN, base_url=BASE_URL, http_client=httpx.Client(transport=transport)
+    )
     records = client.performance.learning_records
     arecords = aclient.performance.learning_records
     record_paths = itertools.cycle([f"{PATH}/{record_id}" for record_id in RECORD_IDS])
@@ -267,6 +270,12 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
             1.15,
         ),
         Bench(
+            "get, api_key=callable (asked every request)",
+            _sync_bench(lambda: provided.performance.learning_records.get(next(record_ids))),
+            get_b,
+            get_a,
+        ),
+        Bench(
             "with_raw_response.get + parse()",
             _sync_bench(lambda: records.with_raw_response.get(next(record_ids)).parse()),
             get_b,
@@ -283,6 +292,7 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
     def close() -> None:
         raw.close()
         client.close()
+        provided.close()
         loop.run_until_complete(araw.aclose())
         loop.run_until_complete(aclient.close())
 

@@ -454,6 +454,8 @@ def _headers_problem(headers: Mapping[Any, Any] | None) -> str | None:
 
 def _odd_character(text: str) -> str | None:
     """The first character of `text` that is not printable ASCII, as `U+XXXX`."""
+    if text.isascii() and text.isprintable():  # the usual case, checked in C: a token provider's
+        return None  # token is checked on every request
     odd = next((c for c in text if not 32 <= ord(c) < 127), None)
     return None if odd is None else f"U+{ord(odd):04X}"
 
