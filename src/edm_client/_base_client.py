@@ -8,7 +8,6 @@ async clients each drive it with their own I/O, so they cannot drift apart.
 from __future__ import annotations
 
 import contextvars
-import functools
 import inspect
 import ipaddress
 import logging
@@ -195,7 +194,7 @@ class _BaseClient:
                 headers.update(options.extra_headers)
         return self._http.build_request(
             options.method,
-            _request_url(self._url_prefix, options.path),
+            _request_url(self._url_prefix + options.path),
             params=options.params,
             content=options.content,
             headers=headers,
@@ -381,10 +380,24 @@ class AsyncAPIClient(_BaseClient):
         await self.close()
 
 
-@functools.lru_cache(maxsize=256)
-def _request_url(prefix: str, path: str) -> httpx.URL:
-    """Parsed once per path: a collection's URL is the same for every list and create."""
-    return httpx.URL(prefix + path)
+_URLS: dict[str, httpx.URL | None] = {}
+_MAX_URLS = 256
+
+
+def _request_url(url: str) -> httpx.URL | str:
+    """`url` parsed once it is asked for a second time, and kept: a collection's URL is the same
+    for every list and create, so httpx need not parse it on every request. A URL seen once
+    (a record's, usually) is handed over as text, costing no more than before."""
+    parsed = _URLS.get(url)
+    if parsed is not None:
+        return parsed
+    if url in _URLS:
+        parsed = _URLS[url] = httpx.URL(url)
+        return parsed
+    if len(_URLS) >= _MAX_URLS:
+        _URLS.clear()
+    _URLS[url] = None
+    return url
 
 
 def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
