@@ -142,3 +142,19 @@ def test_user_agent_names_sdk_version_python_and_platform() -> None:
     assert recorder.requests[0].headers["User-Agent"] == (
         f"edm-client-python/{__version__} (python {python}; {system})"
     )
+
+
+def test_each_get_goes_to_its_own_record_url_however_many_records() -> None:
+    recorder = Recorder()
+    ids = [f"per_{n}" for n in range(600)]
+    with _client(recorder) as client:
+        for record_id in [*ids, *ids[:3]]:
+            client.performance.learning_records.get(record_id)
+        client.performance.learning_records.list()
+    urls = [str(r.url) for r in recorder.requests]
+    expected = [f"https://edm.test/api/v1/performance/learning-records/{i}" for i in ids]
+    assert urls == [
+        *expected,
+        *expected[:3],
+        "https://edm.test/api/v1/performance/learning-records",
+    ]
