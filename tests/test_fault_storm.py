@@ -1,0 +1,326 @@
+"""Fault storms: 1,000 creates through one shared client while the fake fails ~20% of requests.
+
+Nothing may be lost, nothing stored twice, every call must end in its record or a typed
+`APIError`, and the number of attempts must be exactly what the retry policy predicts.
+Rerun with another seed: `EDM_STORM_SEED=123 pytest tests/test_fault_storm.py -s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from edm_client import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AsyncClient,
+    Client,
+    InternalServerError,
+    RateLimitError,
+    RetryEvent,
+    RetryPolicy,
+)
+from edm_client.testing import FakeServer
+from edm_client.types import LearningRecord
+
+SEED = int(os.environ.get("EDM_STORM_SEED", "7"))
+CALLS = 1_000
+THREADS = 16
+TASKS = 64
+FAULT_RATE = 0.20
+RETRY_AFTER = 1  # what the fake's 429s and 503s announce, in seconds
+CLIENT_TIMEOUT = 0.01  # the fake's slow answers take longer than this
+
+# Every kind of failure the storm mixes in. `after_commit` ones store the record and then
+# lose the response, so only the idempotency key stands between a retry and a duplicate.
+FAULT_KINDS: list[dict[str, Any]] = [
+    {"status": 429, "retry_after": RETRY_AFTER},
+    {"status": 500},
+    {"status": 502},
+    {"status": 503, "retry_after": RETRY_AFTER},
+    {"status": 504},
+    {"exception": httpx.ReadError},  # connection reset
+    {"exception": httpx.RemoteProtocolError},  # server hung up mid-response
+    {"delay": 1.0},  # slower than CLIENT_TIMEOUT: a read timeout
+    {"exception": httpx.ReadError, "after_commit": True},
+    {"status": 504, "after_commit": True},
+    {"delay": 1.0, "after_commit": True},
+]
+
+
+# The typed error a call raises when its last attempt ended like this.
+ERROR_FOR_OUTCOME: dict[int | str, type[APIError]] = {
+    429: RateLimitError,
+    **dict.fromkeys((500, 502, 503, 504), InternalServerError),
+    "ReadError": APIConnectionError,
+    "RemoteProtocolError": APIConnectionError,
+    "ReadTimeout": APITimeoutError,
+}
+
+# Retries to spare, so every call succeeds; and too few, so some calls run out of them.
+MAX_RETRIES = pytest.mark.parametrize(
+    "max_retries", [8, 1], ids=["retries-to-spare", "retries-run-out"]
+)
+
+
+def storm_policy(events: list[RetryEvent], max_retries: int) -> RetryPolicy:
+    """The default policy's shape, 1,000x faster."""
+    return RetryPolicy(
+        max_retries=max_retries,
+        initial_delay=0.001,
+        max_delay=0.008,
+        max_retry_after=0.004,
+        on_retry=events.append,
+    )
+
+
+def unleash_storm(server: FakeServer, seed: int) -> None:
+    """Each kind fails a request with its own probability; together ~FAULT_RATE of them."""
+    per_kind = 1 - (1 - FAULT_RATE) ** (1 / len(FAULT_KINDS))
+    for offset, kind in enumerate(FAULT_KINDS):
+        server.inject_fault(probability=per_kind, seed=seed * 1_000 + offset, **kind)
+
+
+@dataclass
+class Attempt:
+    outcome: int | str  # a status code, or the name of the transport error
+    replayed: bool = False
+
+
+@dataclass
+class Recorder(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Wraps the fake's transport and notes every attempt's outcome, per idempotency key."""
+
+    inner: httpx.BaseTransport | httpx.AsyncBaseTransport
+    attempts: dict[str, list[Attempt]] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(self.inner, httpx.BaseTransport)
+        try:
+            response = self.inner.handle_request(request)
+        except httpx.TransportError as exc:
+            self._note(request, Attempt(type(exc).__name__))
+            raise
+        self._note(request, _attempt(response))
+        return response
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(self.inner, httpx.AsyncBaseTransport)
+        try:
+            response = await self.inner.handle_async_request(request)
+        except httpx.TransportError as exc:
+            self._note(request, Attempt(type(exc).__name__))
+            raise
+        self._note(request, _attempt(response))
+        return response
+
+    def _note(self, request: httpx.Request, attempt: Attempt) -> None:
+        key = request.headers["idempotency-key"]
+        with self.lock:
+            self.attempts.setdefault(key, []).append(attempt)
+            self.titles[key] = json.loads(request.content)["title"]
+
+
+def _attempt(response: httpx.Response) -> Attempt:
+    return Attempt(response.status_code, response.headers.get("idempotent-replayed") == "true")
+
+
+@dataclass
+class StormReport:
+    expected: int
+    stored: int
+    duplicated: int
+    lost: int
+    failed_calls: int
+    stored_for_failed_calls: int
+    attempts: int
+    retries: int
+    faults: int
+    replays: int
+    by_outcome: dict[int | str, int]
+
+    def __str__(self) -> str:
+        return (
+            f"expected {self.expected}, stored {self.stored}, duplicated {self.duplicated}, "
+            f"lost {self.lost}, failed calls {self.failed_calls} "
+            f"({self.stored_for_failed_calls} of them stored before the answer was lost), "
+            f"attempts {self.attempts}, "
+            f"retries {self.retries}, faults {self.faults} "
+            f"({self.faults / self.attempts:.1%} of attempts), idempotent replays {self.replays}; "
+            f"faults by outcome {dict(sorted(self.by_outcome.items(), key=str))}"
+        )
+
+
+def check_storm(
+    server: FakeServer,
+    recorder: Recorder,
+    results: dict[str, LearningRecord | BaseException],
+    events: list[RetryEvent],
+    policy: RetryPolicy,
+) -> StormReport:
+    """Assert every invariant of a storm and return its numbers."""
+    # Every call returned its record or raised a typed APIError; nothing else escaped.
+    assert len(results) == CALLS
+    unexpected = {t: r for t, r in results.items() if not isinstance(r, LearningRecord | APIError)}
+    assert not unexpected
+
+    # Exactly one stored record per successful call, and none twice.
+    stored = collections.Counter(r.title for r in server.records())
+    duplicated = sum(n - 1 for n in stored.values() if n > 1)
+    succeeded = {t: r for t, r in results.items() if isinstance(r, LearningRecord)}
+    lost = sum(1 for title in succeeded if stored[title] == 0)
+    assert (duplicated, lost) == (0, 0)
+    by_title = {r.title: r for r in server.records()}
+    assert all(by_title[t].id == r.id for t, r in succeeded.items())
+    assert set(stored) <= set(results)
+
+    # Attempts are exactly what the policy predicts: a call stops at its first success, or
+    # raises after max_retries retries when every attempt hit a (retryable) fault.
+    assert sorted(recorder.titles.values()) == sorted(results)
+    retries_per_key = collections.Counter(_idempotency_key(e) for e in events)
+    for key, attempts in recorder.attempts.items():
+        title = recorder.titles[key]
+        *faulted, last = attempts
+        assert all(a.outcome != 201 for a in faulted), title
+        if isinstance(results[title], LearningRecord):
+            assert last.outcome == 201, title
+        else:
+            assert last.outcome != 201, title
+            assert len(attempts) == policy.max_retries + 1, title
+            assert type(results[title]) is ERROR_FOR_OUTCOME[last.outcome], title
+        assert len(attempts) <= policy.max_retries + 1, title
+        assert retries_per_key[key] == len(attempts) - 1, title
+    assert len(server.requests) == CALLS + len(events)
+
+    # Every wait was the one the policy prescribes.
+    for event in events:
+        assert_delay_follows_policy(event, policy)
+
+    # The storm really blew: about FAULT_RATE of attempts failed, in every way it can, and
+    # answers lost after commit were recovered by idempotent replay.
+    all_attempts = [a for attempts in recorder.attempts.values() for a in attempts]
+    by_outcome = collections.Counter(a.outcome for a in all_attempts if a.outcome != 201)
+    faults = sum(by_outcome.values())
+    assert 0.15 <= faults / len(all_attempts) <= 0.25
+    assert set(by_outcome) == {
+        429,
+        500,
+        502,
+        503,
+        504,
+        "ReadError",
+        "RemoteProtocolError",
+        "ReadTimeout",
+    }
+    replays = sum(1 for a in all_attempts if a.replayed)
+    assert replays > 0
+    return StormReport(
+        expected=CALLS,
+        stored=sum(stored.values()),
+        duplicated=duplicated,
+        lost=lost,
+        failed_calls=CALLS - len(succeeded),
+        stored_for_failed_calls=sum(stored.values()) - len(succeeded),
+        attempts=len(all_attempts),
+        retries=len(events),
+        faults=faults,
+        replays=replays,
+        by_outcome=dict(by_outcome),
+    )
+
+
+def assert_delay_follows_policy(event: RetryEvent, policy: RetryPolicy) -> None:
+    if event.response is not None and "retry-after" in event.response.headers:
+        assert event.delay == min(RETRY_AFTER, policy.max_retry_after)
+        return
+    backoff = min(policy.initial_delay * 2 ** (event.attempt - 1), policy.max_delay)
+    assert backoff * (1 - policy.jitter) <= event.delay <= backoff
+
+
+def _idempotency_key(event: RetryEvent) -> str:
+    failed = event.response.request if event.response is not None else event.error
+    request = failed if isinstance(failed, httpx.Request) else getattr(failed, "request", None)
+    assert isinstance(request, httpx.Request)
+    return request.headers["idempotency-key"]
+
+
+def _titles() -> Iterator[str]:
+    return (f"storm record {n:04d}" for n in range(CALLS))
+
+
+@MAX_RETRIES
+def test_sync_storm_from_16_threads_loses_and_doubles_nothing(max_retries: int) -> None:
+    server = FakeServer()
+    events: list[RetryEvent] = []
+    policy = storm_policy(events, max_retries)
+    recorder = Recorder(server.transport)
+    unleash_storm(server, SEED)
+    results: dict[str, LearningRecord | BaseException] = {}
+
+    with Client(
+        api_key=server.issue_token(),
+        base_url=server.base_url,
+        http_client=httpx.Client(transport=recorder),
+        timeout=CLIENT_TIMEOUT,
+        retry_policy=policy,
+    ) as client:
+
+        def create(title: str) -> None:
+            try:
+                results[title] = client.performance.learning_records.create(
+                    person_id=server.demo_person_id, title=title
+                )
+            except Exception as exc:
+                results[title] = exc
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(create, _titles()))
+
+    report = check_storm(server, recorder, results, events, policy)
+    print(f"\nsync storm (16 threads, seed {SEED}, max_retries {max_retries}): {report}")
+
+
+@MAX_RETRIES
+async def test_async_storm_from_64_tasks_loses_and_doubles_nothing(max_retries: int) -> None:
+    server = FakeServer()
+    events: list[RetryEvent] = []
+    policy = storm_policy(events, max_retries)
+    recorder = Recorder(server.transport)
+    unleash_storm(server, SEED)
+    results: dict[str, LearningRecord | BaseException] = {}
+    titles = _titles()
+
+    async with AsyncClient(
+        api_key=server.issue_token(),
+        base_url=server.base_url,
+        http_client=httpx.AsyncClient(transport=recorder),
+        timeout=CLIENT_TIMEOUT,
+        retry_policy=policy,
+    ) as client:
+
+        async def worker() -> None:
+            for title in titles:
+                try:
+                    results[title] = await client.performance.learning_records.create(
+                        person_id=server.demo_person_id, title=title
+                    )
+                except Exception as exc:
+                    results[title] = exc
+
+        await asyncio.gather(*(worker() for _ in range(TASKS)))
+
+    report = check_storm(server, recorder, results, events, policy)
+    print(f"\nasync storm (64 tasks, seed {SEED}, max_retries {max_retries}): {report}")
