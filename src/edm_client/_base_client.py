@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import ipaddress
 import logging
 import os
 import platform
+import ssl
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Generator, Mapping
@@ -239,7 +241,9 @@ class SyncAPIClient(_BaseClient):
         super().__init__(**kwargs)
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise EDMError("http_client must be an httpx.Client (use AsyncClient for async).")
-        self._http = http_client or httpx.Client(timeout=self.timeout)
+        self._http = http_client or httpx.Client(
+            timeout=self.timeout, verify=_default_ssl_context()
+        )
         self._owns_http = True
 
     def request(self, options: RequestOptions, parser: Parser[R]) -> R:
@@ -301,7 +305,9 @@ class AsyncAPIClient(_BaseClient):
         super().__init__(**kwargs)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise EDMError("http_client must be an httpx.AsyncClient (use Client for sync).")
-        self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self.timeout, verify=_default_ssl_context()
+        )
         self._owns_http = True
 
     async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
@@ -354,6 +360,13 @@ class AsyncAPIClient(_BaseClient):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """The verifying TLS context every client makes for itself, built once: loading the CA
+    bundle takes ~20 ms, which each new client would otherwise pay."""
+    return httpx.create_ssl_context()
 
 
 def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
