@@ -8,6 +8,7 @@ async clients each drive it with their own I/O, so they cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -18,6 +19,7 @@ import platform
 import ssl
 import time
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -91,6 +93,8 @@ class RequestOptions:
 
 class _BaseClient:
     _http: httpx.Client | httpx.AsyncClient
+    _pool_owner: _BaseClient | None = None
+    """For a `with_options` copy: the client whose pool it shares, kept alive with the copy."""
 
     def __init__(
         self,
@@ -245,6 +249,9 @@ class SyncAPIClient(_BaseClient):
             timeout=self.timeout, verify=_default_ssl_context()
         )
         self._owns_http = True
+        if http_client is None:
+            # The finalizer holds the pool, not the client, so the pool outlives the client.
+            weakref.finalize(self, _close_dropped_pool, self._http).atexit = False
 
     def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._attempts(options, parser)
@@ -309,6 +316,8 @@ class AsyncAPIClient(_BaseClient):
             timeout=self.timeout, verify=_default_ssl_context()
         )
         self._owns_http = True
+        if http_client is None:
+            weakref.finalize(self, _close_dropped_async_pool, self._http).atexit = False
 
     async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._attempts(options, parser)
@@ -367,6 +376,35 @@ def _default_ssl_context() -> ssl.SSLContext:
     """The verifying TLS context every client makes for itself, built once: loading the CA
     bundle takes ~20 ms, which each new client would otherwise pay."""
     return httpx.create_ssl_context()
+
+
+def _close_dropped_pool(http: httpx.Client) -> None:
+    """A `Client` was garbage-collected unclosed: close its pool instead of leaving sockets."""
+    with contextlib.suppress(Exception):
+        http.close()
+
+
+def _close_dropped_async_pool(http: httpx.AsyncClient) -> None:
+    """An `AsyncClient` was garbage-collected unclosed. While an event loop runs (a notebook
+    cell, a request handler), its pool is closed on that loop, so no socket is left for the
+    collector to warn about and nothing touches a loop that is gone."""
+    if http.is_closed:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # no loop to close it on: the sockets go with the garbage, as in httpx
+    task = loop.create_task(_close_quietly(http))
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Task[None]] = set()
+
+
+async def _close_quietly(http: httpx.AsyncClient) -> None:
+    with contextlib.suppress(Exception):
+        await http.aclose()
 
 
 def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
