@@ -17,6 +17,7 @@ import logging
 import os
 import platform
 import ssl
+import sys
 import time
 import warnings
 import weakref
@@ -427,9 +428,23 @@ def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
             f"base_url {str(url)!r} uses plain http:// to a host other than this machine: "
             "the API token would travel unencrypted. Use https://.",
             InsecureTransportWarning,
-            stacklevel=4,
+            stacklevel=_caller_stacklevel(),
         )
     return url
+
+
+def _caller_stacklevel() -> int:
+    """The `stacklevel` that makes a warning point at the first frame outside edm_client."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and _is_ours(frame.f_globals.get("__name__", "")):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _is_ours(module: str) -> bool:
+    return module == "edm_client" or module.startswith("edm_client.")
 
 
 class InsecureTransportWarning(UserWarning):
