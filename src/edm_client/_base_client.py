@@ -36,6 +36,7 @@ from edm_client._exceptions import (
     InvalidRequestError,
 )
 from edm_client._logging import logger
+from edm_client._params import check_timeout
 from edm_client._response import APIResponse, request_id_of, status_error
 from edm_client._retry import RetryEvent, RetryPolicy
 from edm_client._version import __version__
@@ -87,6 +88,7 @@ class RequestOptions:
     idempotency_key: str | None = None
 
     def __post_init__(self) -> None:
+        check_timeout(self.timeout)
         problem = _headers_problem(self.extra_headers)
         if problem:
             raise InvalidRequestError(f"extra_headers: {problem}", param="extra_headers")
@@ -470,9 +472,13 @@ def _checked_token(token: object) -> str:
     return token
 
 
-def _headers_problem(headers: Mapping[Any, Any] | None) -> str | None:
+def _headers_problem(headers: object) -> str | None:
     """Why `headers` cannot be sent, without showing any value (it may be a secret)."""
-    for name, value in (headers or {}).items():
+    if headers is None:
+        return None
+    if not isinstance(headers, Mapping):
+        return f"must be a mapping of header names to values, not {type(headers).__name__}"
+    for name, value in headers.items():
         if (
             not isinstance(name, str)
             or not name
