@@ -242,6 +242,30 @@ def check_storm(
     )
 
 
+def failed_keys(results: dict[str, LearningRecord | BaseException]) -> dict[str, str]:
+    """Title -> the Idempotency-Key its failed call used (the error's request carries it)."""
+    keys = {}
+    for title, outcome in results.items():
+        if isinstance(outcome, APIError):
+            assert outcome.request is not None
+            keys[title] = outcome.request.headers["idempotency-key"]
+    return keys
+
+
+def check_recovery(
+    server: FakeServer, before: dict[str, str], recovered: dict[str, LearningRecord]
+) -> int:
+    """After failed calls were rerun with their keys, every call has exactly one record; a
+    record stored before the answer was lost came back as itself. Returns how many did."""
+    titles = collections.Counter(r.title for r in server.records())
+    assert set(titles.values()) == {1}
+    assert len(titles) == CALLS
+    replayed = [t for t, r in recovered.items() if r.id in before.values()]
+    for title in replayed:
+        assert before[title] == recovered[title].id
+    return len(replayed)
+
+
 def assert_delay_follows_policy(event: RetryEvent, policy: RetryPolicy) -> None:
     if event.response is not None and "retry-after" in event.response.headers:
         assert event.delay == min(RETRY_AFTER, policy.max_retry_after)
@@ -288,9 +312,24 @@ def test_sync_storm_from_16_threads_loses_and_doubles_nothing(max_retries: int) 
 
         with ThreadPoolExecutor(THREADS) as pool:
             list(pool.map(create, _titles()))
+        report = check_storm(server, recorder, results, events, policy)
 
-    report = check_storm(server, recorder, results, events, policy)
-    print(f"\nsync storm (16 threads, seed {SEED}, max_retries {max_retries}): {report}")
+        # A call that raised is rerun once the storm is over, with the key its error carries.
+        server.clear_faults()
+        keys = failed_keys(results)
+        stored_before = {r.title: r.id for r in server.records() if r.title in keys}
+        recovered = {
+            title: client.performance.learning_records.create(
+                person_id=server.demo_person_id, title=title, idempotency_key=key
+            )
+            for title, key in keys.items()
+        }
+    replayed = check_recovery(server, stored_before, recovered)
+    print(
+        f"\nsync storm (16 threads, seed {SEED}, max_retries {max_retries}): {report}; "
+        f"after rerunning the {len(keys)} failed calls with their keys: "
+        f"{len(server.records())} stored ({replayed} replayed), 0 duplicated"
+    )
 
 
 @MAX_RETRIES
@@ -321,6 +360,20 @@ async def test_async_storm_from_64_tasks_loses_and_doubles_nothing(max_retries: 
                     results[title] = exc
 
         await asyncio.gather(*(worker() for _ in range(TASKS)))
+        report = check_storm(server, recorder, results, events, policy)
 
-    report = check_storm(server, recorder, results, events, policy)
-    print(f"\nasync storm (64 tasks, seed {SEED}, max_retries {max_retries}): {report}")
+        server.clear_faults()
+        keys = failed_keys(results)
+        stored_before = {r.title: r.id for r in server.records() if r.title in keys}
+        recovered = {
+            title: await client.performance.learning_records.create(
+                person_id=server.demo_person_id, title=title, idempotency_key=key
+            )
+            for title, key in keys.items()
+        }
+    replayed = check_recovery(server, stored_before, recovered)
+    print(
+        f"\nasync storm (64 tasks, seed {SEED}, max_retries {max_retries}): {report}; "
+        f"after rerunning the {len(keys)} failed calls with their keys: "
+        f"{len(server.records())} stored ({replayed} replayed), 0 duplicated"
+    )
