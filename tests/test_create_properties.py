@@ -8,6 +8,7 @@ refuses when a naive client sends it anyway; what the SDK sends, the fake stores
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import uuid
@@ -19,22 +20,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from edm_client import InvalidRequestError, UnprocessableEntityError
+from edm_client.resources.performance.learning_records import LearningRecords
 from edm_client.testing import FakeServer
 from edm_client.types import LearningRecord, SourceType
 
-FIELDS = (
-    "person_id",
-    "title",
-    "provider",
-    "completed_at",
-    "expires_at",
-    "score",
-    "passed",
-    "certification_ref",
-    "linked_cohort_id",
-    "linked_assessment_id",
-    "source",
-    "source_type",
+# The record's fields, as create's keyword arguments (the public signature is the source).
+FIELDS = tuple(
+    name
+    for name in inspect.signature(LearningRecords.create).parameters
+    if name not in ("self", "idempotency_key", "timeout", "extra_headers")
 )
 ID_FIELDS = ("person_id", "linked_cohort_id", "linked_assessment_id")
 NO_JSON = object()  # a value with no JSON form a naive client could send

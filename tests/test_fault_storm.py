@@ -285,95 +285,85 @@ def _titles() -> Iterator[str]:
     return (f"storm record {n:04d}" for n in range(CALLS))
 
 
+class Storm:
+    """One storm: the fake with its faults, the policy, the recorder and every call's result."""
+
+    def __init__(self, max_retries: int) -> None:
+        self.server = FakeServer()
+        self.events: list[RetryEvent] = []
+        self.policy = storm_policy(self.events, max_retries)
+        self.recorder = Recorder(self.server.transport)
+        self.results: dict[str, LearningRecord | BaseException] = {}
+        unleash_storm(self.server, SEED)
+
+    def client_options(self) -> dict[str, Any]:
+        return {
+            "api_key": self.server.issue_token(),
+            "base_url": self.server.base_url,
+            "timeout": CLIENT_TIMEOUT,
+            "retry_policy": self.policy,
+        }
+
+    def arguments(self, title: str) -> dict[str, Any]:
+        return {"person_id": self.server.demo_person_id, "title": title}
+
+    def check(self) -> StormReport:
+        """Check the storm, then calm it and prepare the failed calls' reruns."""
+        report = check_storm(self.server, self.recorder, self.results, self.events, self.policy)
+        self.server.clear_faults()
+        self.keys = failed_keys(self.results)
+        self.stored_before = {r.title: r.id for r in self.server.records() if r.title in self.keys}
+        return report
+
+    def reruns(self) -> dict[str, dict[str, Any]]:
+        """A call that raised is rerun once the storm is over, with the key its error carries."""
+        return {t: {**self.arguments(t), "idempotency_key": k} for t, k in self.keys.items()}
+
+    def finish(self, label: str, report: StormReport, recovered: dict[str, LearningRecord]) -> None:
+        replayed = check_recovery(self.server, self.stored_before, recovered)
+        print(
+            f"\n{label}, seed {SEED}, max_retries {self.policy.max_retries}: {report}; "
+            f"after rerunning the {len(self.keys)} failed calls with their keys: "
+            f"{len(self.server.records())} stored ({replayed} replayed), 0 duplicated"
+        )
+
+
 @MAX_RETRIES
 def test_sync_storm_from_16_threads_loses_and_doubles_nothing(max_retries: int) -> None:
-    server = FakeServer()
-    events: list[RetryEvent] = []
-    policy = storm_policy(events, max_retries)
-    recorder = Recorder(server.transport)
-    unleash_storm(server, SEED)
-    results: dict[str, LearningRecord | BaseException] = {}
+    storm = Storm(max_retries)
+    http = httpx.Client(transport=storm.recorder)
+    with Client(http_client=http, **storm.client_options()) as client:
+        create = client.performance.learning_records.create
 
-    with Client(
-        api_key=server.issue_token(),
-        base_url=server.base_url,
-        http_client=httpx.Client(transport=recorder),
-        timeout=CLIENT_TIMEOUT,
-        retry_policy=policy,
-    ) as client:
-
-        def create(title: str) -> None:
+        def call(title: str) -> None:
             try:
-                results[title] = client.performance.learning_records.create(
-                    person_id=server.demo_person_id, title=title
-                )
+                storm.results[title] = create(**storm.arguments(title))
             except Exception as exc:
-                results[title] = exc
+                storm.results[title] = exc
 
         with ThreadPoolExecutor(THREADS) as pool:
-            list(pool.map(create, _titles()))
-        report = check_storm(server, recorder, results, events, policy)
-
-        # A call that raised is rerun once the storm is over, with the key its error carries.
-        server.clear_faults()
-        keys = failed_keys(results)
-        stored_before = {r.title: r.id for r in server.records() if r.title in keys}
-        recovered = {
-            title: client.performance.learning_records.create(
-                person_id=server.demo_person_id, title=title, idempotency_key=key
-            )
-            for title, key in keys.items()
-        }
-    replayed = check_recovery(server, stored_before, recovered)
-    print(
-        f"\nsync storm (16 threads, seed {SEED}, max_retries {max_retries}): {report}; "
-        f"after rerunning the {len(keys)} failed calls with their keys: "
-        f"{len(server.records())} stored ({replayed} replayed), 0 duplicated"
-    )
+            list(pool.map(call, _titles()))
+        report = storm.check()
+        recovered = {title: create(**args) for title, args in storm.reruns().items()}
+    storm.finish(f"sync storm ({THREADS} threads)", report, recovered)
 
 
 @MAX_RETRIES
 async def test_async_storm_from_64_tasks_loses_and_doubles_nothing(max_retries: int) -> None:
-    server = FakeServer()
-    events: list[RetryEvent] = []
-    policy = storm_policy(events, max_retries)
-    recorder = Recorder(server.transport)
-    unleash_storm(server, SEED)
-    results: dict[str, LearningRecord | BaseException] = {}
+    storm = Storm(max_retries)
+    http = httpx.AsyncClient(transport=storm.recorder)
     titles = _titles()
-
-    async with AsyncClient(
-        api_key=server.issue_token(),
-        base_url=server.base_url,
-        http_client=httpx.AsyncClient(transport=recorder),
-        timeout=CLIENT_TIMEOUT,
-        retry_policy=policy,
-    ) as client:
+    async with AsyncClient(http_client=http, **storm.client_options()) as client:
+        create = client.performance.learning_records.create
 
         async def worker() -> None:
             for title in titles:
                 try:
-                    results[title] = await client.performance.learning_records.create(
-                        person_id=server.demo_person_id, title=title
-                    )
+                    storm.results[title] = await create(**storm.arguments(title))
                 except Exception as exc:
-                    results[title] = exc
+                    storm.results[title] = exc
 
         await asyncio.gather(*(worker() for _ in range(TASKS)))
-        report = check_storm(server, recorder, results, events, policy)
-
-        server.clear_faults()
-        keys = failed_keys(results)
-        stored_before = {r.title: r.id for r in server.records() if r.title in keys}
-        recovered = {
-            title: await client.performance.learning_records.create(
-                person_id=server.demo_person_id, title=title, idempotency_key=key
-            )
-            for title, key in keys.items()
-        }
-    replayed = check_recovery(server, stored_before, recovered)
-    print(
-        f"\nasync storm (64 tasks, seed {SEED}, max_retries {max_retries}): {report}; "
-        f"after rerunning the {len(keys)} failed calls with their keys: "
-        f"{len(server.records())} stored ({replayed} replayed), 0 duplicated"
-    )
+        report = storm.check()
+        recovered = {title: await create(**args) for title, args in storm.reruns().items()}
+    storm.finish(f"async storm ({TASKS} tasks)", report, recovered)

@@ -80,24 +80,19 @@ def fix_jitter(monkeypatch: pytest.MonkeyPatch, draw: float) -> None:
 # -- the delays ---------------------------------------------------------------------------
 
 
-async def test_backoff_doubles_from_half_a_second_up_to_the_8_second_cap(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("draw", "expected"),
+    [(0.0, [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]), (1.0, [0.375, 0.75, 1.5, 3.0, 6.0, 6.0])],
+    ids=["no-jitter", "most-jitter"],
+)
+async def test_backoff_doubles_up_to_8_seconds_and_jitter_shortens_it_by_at_most_a_quarter(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, draw: float, expected: list[float]
 ) -> None:
-    fix_jitter(monkeypatch, 0.0)
+    fix_jitter(monkeypatch, draw)
     harness.server.inject_fault(status=503, times=7)
     with pytest.raises(InternalServerError):
         await harness.create(harness.client(max_retries=6))
-    assert harness.slept == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
-
-
-async def test_jitter_shortens_a_delay_by_at_most_a_quarter(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fix_jitter(monkeypatch, 1.0)
-    harness.server.inject_fault(status=503, times=7)
-    with pytest.raises(InternalServerError):
-        await harness.create(harness.client(max_retries=6))
-    assert harness.slept == [0.375, 0.75, 1.5, 3.0, 6.0, 6.0]
+    assert harness.slept == expected
 
 
 async def test_jittered_delays_stay_within_bounds_and_vary(harness: Harness) -> None:
