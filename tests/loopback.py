@@ -20,7 +20,7 @@ from edm_client.testing import FakeServer
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    block_on_close = True
+    request_queue_size = 128  # many clients connect at once in the concurrency tests
 
     def __init__(self, fake: FakeServer, tls: ssl.SSLContext | None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
