@@ -383,8 +383,9 @@ def _default_ssl_context() -> ssl.SSLContext:
 
 def _close_dropped_pool(http: httpx.Client) -> None:
     """A `Client` was garbage-collected unclosed: close its pool instead of leaving sockets."""
-    with contextlib.suppress(Exception):
-        http.close()
+    if not http.is_closed:
+        with contextlib.suppress(Exception):
+            http.close()
 
 
 def _close_dropped_async_pool(http: httpx.AsyncClient) -> None:

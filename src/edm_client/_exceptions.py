@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 _REDACTED = "[redacted]"
+_MIN_SECRET_LENGTH = 8
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _ENCODING_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 
@@ -192,7 +193,8 @@ def _rebuild(cls: type[EDMError], args: tuple[Any, ...], state: dict[str, Any]) 
 
 def _secrets_of(request: httpx.Request | None) -> list[str]:
     """The credentials `request` carries (whole header values and the part after the scheme),
-    longest first."""
+    longest first. Fragments too short to be a credential are left alone, so that scrubbing
+    cannot mangle a message."""
     if request is None:
         return []
     found: set[str] = set()
@@ -200,7 +202,7 @@ def _secrets_of(request: httpx.Request | None) -> list[str]:
         if name.lower() in _SECRET_HEADERS:
             found.add(value.strip())
             found.add(value.partition(" ")[2].strip())
-    return sorted((s for s in found if s), key=len, reverse=True)
+    return sorted((s for s in found if len(s) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
 
 
 def _scrub(value: Any, secrets: list[str]) -> Any:
