@@ -615,3 +615,17 @@ def test_fake_serve_is_python_dash_m_edm_client_testing_serve():
     else:
         assert "edm_client.testing" in through_edm.stderr
         assert "Traceback" not in through_edm.stderr
+
+
+def test_a_large_import_goes_in_chunks_and_reports_failures_by_line(served, server, tmp_path):
+    rows = [{"person_id": "p", "title": f"T{i}"} for i in range(1001)]
+    rows[0]["idempotency_key"] = rows[1000]["idempotency_key"] = "same-key"  # a 409 for line 1001
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    result = run("learning-records", "import", str(path), "--concurrency", "16", env=served)
+
+    assert result.returncode == 1
+    assert "1000 created, 0 already imported, 1 failed" in result.stdout
+    assert "rows.jsonl:1001: 409 Conflict" in result.stderr
+    assert len(server.records()) == 1000

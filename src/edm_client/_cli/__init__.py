@@ -10,6 +10,7 @@ import os
 import runpy
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -57,6 +58,7 @@ exit codes:
 Try any command without an account: edm --fake learning-records list
 """
 _FILTERS: Final = ("person_id", "provider", "passed", "linked_cohort_id", "linked_assessment_id")
+_CHUNK: Final = 1000
 _TTY_FORMATS: Final = {"list": ("table", "jsonl"), "get": ("table", "json")}
 
 
@@ -486,30 +488,52 @@ def _import(args: argparse.Namespace) -> int:
         return EXIT_ERROR if invalid else EXIT_OK
 
     progress = Progress("importing", sys.stderr, enabled=_show_progress(args))
-    valid_rows = (row for row in reader.rows() if not row.errors)
     with _client(args) as client:
-        result = client.performance.learning_records.create_many(
-            (row.item for row in valid_rows),
-            concurrency=args.concurrency,
-            on_progress=lambda done, _: progress(done, rows - len(invalid)),
-        )
+        outcome = _create_in_chunks(client, reader, args.concurrency, rows - len(invalid), progress)
     progress.finish()
 
     failed: dict[int, str] = {}
-    if result.failed:
-        lines = _valid_lines(reader, {f.index for f in result.failed})
-        for failure in result.failed:
-            line = lines[failure.index]
-            failed[line] = str(failure.error)
-            print(f"{path}:{line}: {failure.error}", file=sys.stderr)
-    new = result.created_count - result.replayed_count
+    if outcome.failed:
+        lines = _valid_lines(reader, set(outcome.failed))
+        for index, error in outcome.failed.items():
+            failed[lines[index]] = error
+            print(f"{path}:{lines[index]}: {error}", file=sys.stderr)
     print(
-        f"imported {path}: {new} created, {result.replayed_count} already imported, "
-        f"{result.failed_count} failed, {len(invalid)} invalid"
+        f"imported {path}: {outcome.created - outcome.replayed} created, {outcome.replayed} "
+        f"already imported, {len(outcome.failed)} failed, {len(invalid)} invalid"
     )
     if args.report and (failed or invalid):
         _write_report(args.report, reader, failed, invalid)
-    return EXIT_OK if result.ok and not invalid else EXIT_ERROR
+    return EXIT_OK if not outcome.failed and not invalid else EXIT_ERROR
+
+
+@dataclass
+class _Outcome:
+    created: int = 0
+    replayed: int = 0
+    failed: dict[int, str] = field(default_factory=dict)
+    """Why each failed row failed, by its position among the valid rows."""
+
+
+def _create_in_chunks(
+    client: Client, reader: Reader, concurrency: int, total: int, progress: Progress
+) -> _Outcome:
+    """`create_many` over the valid rows, a chunk at a time: memory stays flat however many
+    rows there are, since only counts and failures are kept between chunks."""
+    items = (row.item for row in reader.rows() if not row.errors)
+    outcome = _Outcome()
+    offset = 0
+    while chunk := list(itertools.islice(items, _CHUNK)):
+        result = client.performance.learning_records.create_many(
+            chunk,
+            concurrency=concurrency,
+            on_progress=progress.shifted(offset, total),
+        )
+        outcome.created += result.created_count
+        outcome.replayed += result.replayed_count
+        outcome.failed.update((offset + f.index, str(f.error)) for f in result.failed)
+        offset += len(chunk)
+    return outcome
 
 
 def _check_rows(reader: Reader) -> tuple[int, dict[int, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol, TextIO
 
 from edm_client.types import LearningRecord
@@ -199,6 +199,10 @@ class Progress:
         self._stream.write("\r" + text.ljust(len(self._last)))
         self._stream.flush()
         self._last = text
+
+    def shifted(self, offset: int, total: int | None) -> Callable[[int, int | None], None]:
+        """A callback for one part of a larger job: `offset` items were done before it."""
+        return lambda done, _: self(offset + done, total)
 
     def finish(self) -> None:
         if self._enabled and self._last:
