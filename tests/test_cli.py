@@ -515,6 +515,17 @@ def test_an_unknown_column_is_reported_and_server_owned_ones_are_ignored(served,
     assert "ignoring server-owned columns: id" in result.stderr
 
 
+def test_a_file_that_is_not_utf8_text_is_a_data_error_without_a_traceback(served, tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_bytes("person_id,title\np,Caf\u00e9\n".encode("latin-1"))
+
+    result = run("learning-records", "import", str(path), env=served)
+
+    assert result.returncode == 1
+    assert "is not UTF-8 text" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_missing_import_file_is_a_usage_error(served, tmp_path):
     result = run("learning-records", "import", str(tmp_path / "nope.csv"), env=served)
 
@@ -529,7 +540,7 @@ def test_a_file_of_unknown_type_needs_format(served, tmp_path):
     refused = run("learning-records", "import", str(path), env=served)
     accepted = run("learning-records", "import", str(path), "--format", "csv", env=served)
 
-    assert refused.returncode == 1
+    assert refused.returncode == 2
     assert "--format" in refused.stderr
     assert accepted.returncode == 0
 

@@ -86,12 +86,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"edm: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("\nedm: interrupted", file=sys.stderr)
+        resume = "; run the same import again to finish it" if handler is _import else ""
+        print(f"\nedm: interrupted{resume}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`edm ... | head`): stop quietly, like other shell tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as error:
+        print(f"edm: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 # -- the parser ------------------------------------------------------------------------------
@@ -109,7 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    records = _command(commands, "learning-records", "learning records: list|get|create|...")
+    records = _command(
+        commands, "learning-records", "list, get, create, import or export learning records"
+    )
     actions = records.add_subparsers(title="commands", metavar="COMMAND")
     records.set_defaults(handler=lambda args: _missing_command(records))
 
@@ -155,7 +161,14 @@ def _parser() -> argparse.ArgumentParser:
         "create the records of a .csv, .jsonl or .json file (safe to run again)",
         _import,
     )
-    import_.add_argument("file", type=Path, metavar="FILE")
+    import_.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="columns (or keys) are create's fields, e.g. person_id,title,score; an "
+        "idempotency_key column is used as given; server-owned columns (id, created_at, ...) "
+        "are ignored, so an export can be imported",
+    )
     import_.add_argument("--format", choices=FORMATS, help="file format (default: from FILE)")
     import_.add_argument(
         "--dry-run", action="store_true", help="check every row and stop; send nothing"
@@ -189,7 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_page_size(export)
     _add_progress(export)
 
-    fake = _command(commands, "fake", "the in-memory EDM server: fake serve")
+    fake = _command(commands, "fake", "the in-memory fake EDM server: fake serve")
     fake_actions = fake.add_subparsers(title="commands", metavar="COMMAND")
     fake.set_defaults(handler=lambda args: _missing_command(fake))
     serve = fake_actions.add_parser(
@@ -415,6 +428,13 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
         yield client
 
 
+def _file_format(path: Path, explicit: str | None = None) -> str:
+    try:
+        return format_of(path, explicit)
+    except FileFormatError as error:
+        raise UsageError(str(error)) from None
+
+
 def _format(args: argparse.Namespace, command: str) -> str:
     if args.format:
         return str(args.format)
@@ -466,7 +486,7 @@ def _import(args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.is_file():
         raise UsageError(f"cannot read {str(path)!r}: no such file")
-    reader = Reader(path, format_of(path, args.format))
+    reader = Reader(path, _file_format(path, args.format))
 
     rows, invalid = _check_rows(reader)
     if reader.ignored:
@@ -585,7 +605,7 @@ def _write_report(
 
 def _export(args: argparse.Namespace) -> int:
     output: Path | None = args.output
-    fmt = args.format or (format_of(output) if output and output.suffix else "jsonl")
+    fmt = args.format or (_file_format(output) if output and output.suffix else "jsonl")
     progress = Progress("exported", sys.stderr, enabled=_show_progress(args))
     count = 0
     with _client(args) as client, _output_file(output) as stream:

@@ -77,8 +77,13 @@ class Reader:
         """Every row, checked. Opens the file afresh, so it can be read more than once."""
         with self.path.open(encoding="utf-8-sig", newline="") as stream:
             raw_rows = {"csv": self._csv, "jsonl": self._jsonl, "json": self._json}[self.format]
-            for line, raw in raw_rows(stream):
-                yield self._checked(line, raw)
+            try:
+                for line, raw in raw_rows(stream):
+                    yield self._checked(line, raw)
+            except UnicodeDecodeError as error:
+                raise FileFormatError(f"{self.path} is not UTF-8 text ({error.reason})") from None
+            except csv.Error as error:
+                raise FileFormatError(f"{self.path} is not valid CSV: {error}") from None
 
     def _csv(self, stream: TextIO) -> Iterator[tuple[int, _RawRow]]:
         reader = csv.reader(stream)
