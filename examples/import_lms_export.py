@@ -13,27 +13,18 @@ embedded fake server, and says which.
 from __future__ import annotations
 
 import csv
-import os
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from edm_client import BulkCreateResult, Client
+from quickstart import make_client  # the real API if configured, else the embedded fake
+
+from edm_client import BulkCreateResult
 from edm_client.types import LearningRecord
 
 SAMPLE = Path(__file__).with_name("lms_export.csv")
-
-
-def make_client() -> Client:
-    if os.environ.get("EDM_BASE_URL") and os.environ.get("EDM_API_KEY"):
-        print(f"Using the EDM API at {os.environ['EDM_BASE_URL']}")
-        return Client()
-    from edm_client.testing import FakeServer
-
-    print("EDM_BASE_URL and EDM_API_KEY are not set: using an embedded fake EDM server.")
-    return FakeServer().client()
 
 
 def to_item(row: dict[str, str]) -> dict[str, Any]:

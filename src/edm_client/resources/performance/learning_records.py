@@ -283,20 +283,8 @@ class AsyncLearningRecords(AsyncAPIResource):
         concurrency: int = 8,
         on_progress: ProgressCallback | None = None,
     ) -> BulkCreateResult[LearningRecord]:
-        """Create every item (a mapping of `create`'s arguments); one bad item never stops the rest.
-
-        `items` is read as a stream (a generator over a million rows is fine): at most
-        `concurrency` items are in flight or held at once. An item without its own
-        `idempotency_key` gets one derived from its content, so running the same batch again
-        after a crash creates nothing twice (within the server's 24 h idempotency window);
-        identical items therefore share one record. Items the API would reject fail on the
-        spot with `InvalidRequestError`, without a request. `on_progress(done, total)` is
-        called in the calling thread (or task) as items finish; `total` is None when `items`
-        has no `len()`.
-
-        Returns a `BulkCreateResult`: `.created` (index, record) and `.failed` (index, item,
-        error), both in input order, `.ok` and counts.
-        """
+        """The async twin of `LearningRecords.create_many`: the same arguments, items and
+        result, with up to `concurrency` items in flight as tasks on the running loop."""
         return await create_many_async(
             items,
             prepare=_bulk_item_options,
