@@ -640,3 +640,20 @@ def test_a_large_import_goes_in_chunks_and_reports_failures_by_line(served, serv
     assert "1000 created, 0 already imported, 1 failed" in result.stdout
     assert "rows.jsonl:1001: 409 Conflict" in result.stderr
     assert len(server.records()) == 1000
+
+
+def test_fake_with_a_base_url_is_a_usage_error():
+    result = run("--fake", "--base-url", "https://edm.example.com", "learning-records", "list")
+
+    assert result.returncode == 2
+    assert "--fake" in result.stderr
+
+
+def test_a_report_is_written_even_when_every_row_was_imported(served, lms_csv, tmp_path):
+    report = tmp_path / "report.csv"
+    report.write_text("stale,from,an,earlier,run\n")
+
+    result = run("learning-records", "import", str(lms_csv), "--report", str(report), env=served)
+
+    assert result.returncode == 0
+    assert list(csv.DictReader(io.StringIO(report.read_text()))) == []

@@ -133,7 +133,8 @@ def prepare_item(
     """
     if not isinstance(item, Mapping):
         raise InvalidRequestError(
-            f"each item must be a mapping of create() arguments, not {type(item).__name__}"
+            "each item must be a mapping of create() arguments, such as a dict (for a pandas "
+            f"DataFrame, pass df.to_dict('records')), not {type(item).__name__}"
         )
     for name in item:
         if name not in arguments:

@@ -400,6 +400,8 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
         options["max_retries"] = args.max_retries
     log = logging.getLogger("edm_client")
     if getattr(args, "fake", False):
+        if getattr(args, "base_url", None) or getattr(args, "api_key", None):
+            raise UsageError("--fake uses an in-memory server: drop --base-url and --api-key")
         from edm_client._cli._demo import seed_demo_records
         from edm_client.testing import FakeServer
 
@@ -503,7 +505,7 @@ def _import(args: argparse.Namespace) -> int:
                 "or pass --skip-invalid to import the others.",
                 file=sys.stderr,
             )
-        if invalid and args.report:
+        if args.report and not args.dry_run:
             _write_report(args.report, reader, {}, invalid)
         return EXIT_ERROR if invalid else EXIT_OK
 
@@ -522,7 +524,7 @@ def _import(args: argparse.Namespace) -> int:
         f"imported {path}: {outcome.created - outcome.replayed} created, {outcome.replayed} "
         f"already imported, {len(outcome.failed)} failed, {len(invalid)} invalid"
     )
-    if args.report and (failed or invalid):
+    if args.report:  # even when empty, so a report from an earlier run is not mistaken
         _write_report(args.report, reader, failed, invalid)
     return EXIT_OK if not outcome.failed and not invalid else EXIT_ERROR
 
