@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from edm_client import (
@@ -130,7 +134,8 @@ async def test_a_response_lost_after_commit_is_retried_without_a_duplicate(creat
     assert len(server.records()) == 6
 
 
-async def test_a_generator_is_consumed_as_a_stream_with_a_bounded_window(create_many):
+async def test_a_generator_is_consumed_as_a_stream_with_a_bounded_window(create_many, server):
+    server.inject_fault(delay=0.001, probability=1.0, seed=1)  # every answer waits: real overlap
     pulled = 0
     most_held = 0
 
@@ -147,7 +152,57 @@ async def test_a_generator_is_consumed_as_a_stream_with_a_bounded_window(create_
     result = await create_many(lazily(), concurrency=4, on_progress=on_progress)
 
     assert result.created_count == 200
-    assert 1 <= most_held <= 4 + 1  # the window, plus the item waiting for a free slot
+    assert 3 <= most_held <= 4 + 1  # items overlap; the window, plus one waiting for a slot
+
+
+class _CountingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """The fake's transport, answering after a short wait, counting requests in flight."""
+
+    def __init__(self, server: FakeServer) -> None:
+        self.inner = server.transport
+        self.active = self.most = 0
+        self.lock = threading.Lock()
+
+    def _enter(self) -> None:
+        with self.lock:
+            self.active += 1
+            self.most = max(self.most, self.active)
+
+    def _leave(self) -> None:
+        with self.lock:
+            self.active -= 1
+
+    def handle_request(self, request):
+        self._enter()
+        try:
+            time.sleep(0.005)
+            return self.inner.handle_request(request)
+        finally:
+            self._leave()
+
+    async def handle_async_request(self, request):
+        self._enter()
+        try:
+            await asyncio.sleep(0.005)
+            return await self.inner.handle_async_request(request)
+        finally:
+            self._leave()
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_requests_overlap_up_to_concurrency_and_never_beyond(server, kind):
+    transport = _CountingTransport(server)
+    if kind == "sync":
+        with server.client(http_client=httpx.Client(transport=transport)) as client:
+            result = client.performance.learning_records.create_many(rows(24), concurrency=4)
+    else:
+        async with server.async_client(
+            http_client=httpx.AsyncClient(transport=transport)
+        ) as client:
+            result = await client.performance.learning_records.create_many(rows(24), concurrency=4)
+
+    assert result.ok
+    assert 1 < transport.most <= 4
 
 
 async def test_progress_counts_every_item_with_the_total_when_known(create_many):

@@ -268,19 +268,23 @@ async def create_many_async(
     concurrency: int,
     on_progress: ProgressCallback | None,
 ) -> BulkCreateResult[M]:
-    """Send every item as asyncio tasks, at most `concurrency` in flight."""
+    """Send every item from `concurrency` worker tasks that take turns pulling the next item."""
     batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress)
+    requests = iter(batch.requests())  # shared: only one task runs at a time, so no lock
+
+    async def worker() -> None:
+        for index, item, options in requests:
+            try:
+                outcome: tuple[M, bool] | BaseException = await send(options)
+            except Exception as error:  # sorted out by finish(): only EDMErrors are per item
+                outcome = error
+            batch.finish(index, item, outcome)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(batch.concurrency)]
     try:
-        for index, item, options in batch.requests():
-            if batch.full:
-                done, _ = await asyncio.wait(batch.in_flight, return_when=asyncio.FIRST_COMPLETED)
-                batch.settle(done)
-            batch.in_flight[asyncio.ensure_future(send(options))] = (index, item)
-        if batch.in_flight:
-            batch.settle((await asyncio.wait(batch.in_flight))[0])
+        await asyncio.gather(*workers)
     finally:
-        for future in batch.in_flight:
-            future.cancel()
-        if batch.in_flight:
-            await asyncio.gather(*batch.in_flight, return_exceptions=True)
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
     return batch.close()

@@ -407,7 +407,10 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
 
         server = FakeServer()
         with server.client(**options) as client:
+            level = log.level
+            log.setLevel(logging.WARNING)  # -v shows your requests, not the seeding
             seed_demo_records(client)
+            log.setLevel(level)
             log.debug("using an in-memory fake EDM at %s, seeded with demo data", server.base_url)
             yield client
         return
