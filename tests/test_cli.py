@@ -657,3 +657,39 @@ def test_a_report_is_written_even_when_every_row_was_imported(served, lms_csv, t
 
     assert result.returncode == 0
     assert list(csv.DictReader(io.StringIO(report.read_text()))) == []
+
+
+def test_export_memory_stays_flat_however_many_records(served, server, tmp_path):
+    ref = "https://credentials.example/" + "x" * 1000  # big records, so keeping them would show
+    few = [{"person_id": "p", "title": f"F{i}", "provider": "few"} for i in range(100)]
+    many = [{"person_id": "p", "title": f"M{i}", "provider": "many", "certification_ref": ref}
+            for i in range(4000)]  # fmt: skip
+    assert server.client().performance.learning_records.create_many(few + many).ok
+
+    def peak_kib(provider: str) -> int:
+        out = tmp_path / f"{provider}.jsonl"
+        args = ["learning-records", "export", "--provider", provider, "-o", str(out)]
+        result = subprocess.run(
+            [sys.executable, "-c", _PEAK_MEMORY, *args],
+            capture_output=True, text=True, env={**os.environ, **served}, timeout=120, check=True,
+        )  # fmt: skip
+        return int(result.stderr.rsplit("peak_kib=", 1)[1])
+
+    small, large = peak_kib("few"), peak_kib("many")
+
+    assert len((tmp_path / "many.jsonl").read_text().splitlines()) == 4000
+    # Holding 4,000 such records would take over 16 MiB more; streaming takes a few pages'
+    # worth (and what the garbage collector has not yet freed).
+    assert large - small < 10 * 1024
+
+
+_PEAK_MEMORY = """\
+import runpy, sys
+sys.argv = ["edm", *sys.argv[1:]]
+try:
+    runpy.run_module("edm_client", run_name="__main__")
+finally:
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    print(f"peak_kib={peak}", file=sys.stderr)
+"""
