@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from ulid import ULID
@@ -18,6 +18,9 @@ from edm_client._client import AsyncClient, Client
 from edm_client.testing import _jwt
 from edm_client.testing._backend import Backend, Problem, new_secret, problem_response
 from edm_client.types import LearningRecord
+
+if TYPE_CHECKING:
+    from edm_client.testing._mock import FakeMock
 
 __all__ = ["FakeServer"]
 
@@ -118,6 +121,35 @@ class FakeServer:
         client_kwargs.setdefault("http_client", httpx.AsyncClient(transport=self.transport))
         return AsyncClient(
             api_key=token or self.issue_token(), base_url=self.base_url, **client_kwargs
+        )
+
+    def mock(
+        self,
+        base_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        tenant_id: str = DEMO_TENANT_ID,
+        person_id: str = DEMO_PERSON_ID,
+        app_id: str | None = None,
+    ) -> FakeMock:
+        """Route every httpx request to `base_url` (default: this server's), from any client,
+        sync or async, into this server while the returned context manager is active.
+
+        Code that builds its own `Client()` from `EDM_BASE_URL` / `EDM_API_KEY` is tested
+        unchanged. `api_key` is a static key the fake then accepts as the caller `tenant_id` /
+        `person_id` / `app_id` (e.g. the one your test settings already set); without it the
+        mock mints a token for that caller, as `.api_key` (and in `.environ`). Needs respx:
+        `pip install 'edm-client[testing]'`.
+        """
+        from edm_client.testing._mock import FakeMock
+
+        return FakeMock(
+            self,
+            base_url or self.base_url,
+            api_key=api_key,
+            tenant_id=tenant_id,
+            person_id=person_id,
+            app_id=app_id,
         )
 
     # -- inspection and control ---------------------------------------------------------
