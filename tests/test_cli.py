@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import pty
 import subprocess
 import sys
 import threading
@@ -35,6 +36,31 @@ def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
         timeout=60,
         check=False,
     )
+
+
+def run_on_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """`edm ARGS` with stdout and stderr on a pseudo-terminal, as a person would run it."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("EDM_")}
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [EDM, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+        env={**clean, **(env or {})},
+    )
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the program ended and closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    return process.wait(timeout=60), b"".join(chunks).decode().replace("\r\n", "\n")
 
 
 def jsonl(text: str) -> list[dict]:
@@ -230,6 +256,23 @@ def test_list_prints_jsonl_when_piped():
     records = jsonl(result.stdout)
     assert len(records) == DEMO_RECORDS
     assert {"id", "title", "person_id", "created_at"} <= records[0].keys()
+
+
+def test_list_prints_a_table_on_a_terminal():
+    code, output = run_on_terminal("--fake", "learning-records", "list")
+
+    assert code == 0
+    assert output.splitlines()[0].split()[:3] == ["id", "person_id", "title"]
+    assert "AWS Solutions Architect" in output
+
+
+def test_get_prints_fields_on_a_terminal(served, server):
+    record = server.client().performance.learning_records.create(person_id="p", title="T")
+
+    code, output = run_on_terminal("learning-records", "get", record.id, env=served)
+
+    assert code == 0
+    assert f"id                {record.id}".split() == output.splitlines()[0].split()
 
 
 def test_list_as_json_is_one_array():
@@ -548,9 +591,11 @@ def test_a_file_of_unknown_type_needs_format(served, tmp_path):
 def test_import_draws_a_progress_bar_only_when_asked_or_on_a_terminal(served, lms_csv):
     piped = run("learning-records", "import", str(lms_csv), env=served)
     forced = run("learning-records", "import", str(lms_csv), "--progress", env=served)
+    _, on_terminal = run_on_terminal("learning-records", "import", str(lms_csv), env=served)
 
     assert "importing [" not in piped.stderr
     assert "importing [##############################] 3/3 100%" in forced.stderr
+    assert "importing [##############################] 3/3 100%" in on_terminal
 
 
 # -- export ----------------------------------------------------------------------------------
