@@ -19,9 +19,9 @@ import pytest
 
 from edm_client import __version__
 from edm_client.testing import FakeServer
+from edm_client.types import LearningRecord
 
 EDM = str(Path(sys.executable).with_name("edm"))
-DEMO_RECORDS = 8
 
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
@@ -96,9 +96,21 @@ class _Forward(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.fixture(scope="module")
+def demo() -> list[dict]:
+    """The records `--fake` is seeded with, as `list` prints them."""
+    return jsonl(run("--fake", "learning-records", "list").stdout)
+
+
+@pytest.fixture
+def server() -> FakeServer:
+    """A fresh fake for one test (the CLI reaches it through `served`, over a socket)."""
+    return FakeServer()
+
+
 @pytest.fixture
 def served(server: FakeServer) -> Iterator[dict[str, str]]:
-    """The `server` fixture on a loopback port: the EDM_* environment that reaches it."""
+    """`server` on a loopback port: the EDM_* environment that reaches it."""
     handler = type("Handler", (_Forward,), {"fake": server})
     http_server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=http_server.serve_forever, args=(0.01,), daemon=True)
@@ -148,7 +160,7 @@ def test_version_prints_the_package_version():
     assert result.stdout.strip() == f"edm {__version__}"
 
 
-def test_python_dash_m_edm_client_is_the_same_command_line():
+def test_python_dash_m_edm_client_is_the_same_command_line(demo):
     result = subprocess.run(
         [sys.executable, "-m", "edm_client", "--fake", "learning-records", "list"],
         capture_output=True,
@@ -158,7 +170,7 @@ def test_python_dash_m_edm_client_is_the_same_command_line():
     )
 
     assert result.returncode == 0
-    assert len(jsonl(result.stdout)) == DEMO_RECORDS
+    assert len(jsonl(result.stdout)) == len(demo)
 
 
 def test_importing_edm_client_does_not_import_the_command_line():
@@ -193,11 +205,11 @@ def test_missing_configuration_says_which_flag_or_variable_to_set():
     assert "--fake" in result.stderr
 
 
-def test_global_options_work_after_the_command_too():
+def test_global_options_work_after_the_command_too(demo):
     result = run("learning-records", "list", "--fake", "--timeout", "5", "--max-retries", "0")
 
     assert result.returncode == 0
-    assert len(jsonl(result.stdout)) == DEMO_RECORDS
+    assert len(jsonl(result.stdout)) == len(demo)
 
 
 @pytest.mark.parametrize(
@@ -250,20 +262,18 @@ def test_a_rejected_token_is_an_api_error(served):
 # -- list and get ----------------------------------------------------------------------------
 
 
-def test_list_prints_jsonl_when_piped():
-    result = run("--fake", "learning-records", "list")
-
-    records = jsonl(result.stdout)
-    assert len(records) == DEMO_RECORDS
-    assert {"id", "title", "person_id", "created_at"} <= records[0].keys()
+def test_list_prints_jsonl_when_piped(demo):
+    assert len(demo) >= 5  # --fake is seeded with a few demo records
+    assert {"id", "title", "person_id", "created_at"} <= demo[0].keys()
+    assert all(record["id"] for record in demo)
 
 
-def test_list_prints_a_table_on_a_terminal():
+def test_list_prints_a_table_on_a_terminal(demo):
     code, output = run_on_terminal("--fake", "learning-records", "list")
 
     assert code == 0
     assert output.splitlines()[0].split()[:3] == ["id", "person_id", "title"]
-    assert "AWS Solutions Architect" in output
+    assert demo[0]["title"][:20] in output
 
 
 def test_get_prints_fields_on_a_terminal(served, server):
@@ -275,22 +285,24 @@ def test_get_prints_fields_on_a_terminal(served, server):
     assert f"id                {record.id}".split() == output.splitlines()[0].split()
 
 
-def test_list_as_json_is_one_array():
+def test_list_as_json_is_one_array(demo):
     result = run("--fake", "learning-records", "list", "--format", "json")
 
-    assert len(json.loads(result.stdout)) == DEMO_RECORDS
+    assert [r["title"] for r in json.loads(result.stdout)] == [r["title"] for r in demo]
 
 
-def test_list_as_csv_has_a_header_of_every_field():
+def test_list_as_csv_has_a_header_of_every_field(demo):
     result = run("--fake", "learning-records", "list", "--format", "csv")
 
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert len(rows) == DEMO_RECORDS
-    assert rows[0]["title"] == "AWS Solutions Architect"
-    assert rows[0]["passed"] == "true"
+    reader = csv.DictReader(io.StringIO(result.stdout))
+    rows = list(reader)
+    assert reader.fieldnames == list(LearningRecord.model_fields)
+    assert [r["title"] for r in rows] == [r["title"] for r in demo]
+    passed = {"True": "true", "False": "false", "None": ""}
+    assert [r["passed"] for r in rows] == [passed[str(r["passed"])] for r in demo]
 
 
-def test_list_as_a_table_aligns_the_main_columns():
+def test_list_as_a_table_aligns_the_main_columns(demo):
     result = run("--fake", "learning-records", "list", "--format", "table")
 
     header, rule, first, *_ = result.stdout.splitlines()
@@ -298,7 +310,7 @@ def test_list_as_a_table_aligns_the_main_columns():
         "id", "person_id", "title", "provider", "score", "passed", "completed_at", "expires_at"
     ]  # fmt: skip
     assert set(rule.replace(" ", "")) == {"-"}
-    assert first.index("AWS Solutions Architect") == header.index("title")
+    assert first.index(demo[0]["title"][:20]) == header.index("title")
 
 
 def test_list_applies_every_filter(served, server):
@@ -601,20 +613,22 @@ def test_import_draws_a_progress_bar_only_when_asked_or_on_a_terminal(served, lm
 # -- export ----------------------------------------------------------------------------------
 
 
-def test_export_writes_jsonl_to_stdout_by_default():
+def test_export_writes_jsonl_to_stdout_by_default(demo):
     result = run("--fake", "learning-records", "export")
 
-    assert len(jsonl(result.stdout)) == DEMO_RECORDS
+    assert [r["title"] for r in jsonl(result.stdout)] == [r["title"] for r in demo]
 
 
-def test_export_takes_the_format_from_the_output_file(tmp_path):
+def test_export_takes_the_format_from_the_output_file(demo, tmp_path):
     out = tmp_path / "records.csv"
+    provider = demo[0]["provider"]
 
-    result = run("--fake", "learning-records", "export", "-o", str(out), "--provider", "AWS")
+    result = run("--fake", "learning-records", "export", "-o", str(out), "--provider", provider)
 
+    expected = [r["title"] for r in demo if r["provider"] == provider]
     assert result.returncode == 0
-    assert "exported 1 records" in result.stderr
-    assert [r["provider"] for r in csv.DictReader(io.StringIO(out.read_text()))] == ["AWS"]
+    assert f"exported {len(expected)} records" in result.stderr
+    assert [r["title"] for r in csv.DictReader(io.StringIO(out.read_text()))] == expected
     assert not out.with_name("records.csv.partial").exists()
 
 
@@ -638,18 +652,19 @@ def test_export_then_import_elsewhere_copies_every_record(served, server, tmp_pa
     assert result.returncode == 0, result.stderr
     assert "ignoring server-owned columns" in result.stderr
     exported = list(csv.DictReader(io.StringIO(out.read_text())))
-    assert sorted(r.title for r in server.records()) == sorted(r["title"] for r in exported)
-    copied = {r.title: r for r in server.records()}
+    copied = {(r.person_id, r.title): r.model_dump(mode="json") for r in server.records()}
+    assert len(copied) == len(exported) == len(server.records())
     for row in exported:
-        assert copied[row["title"]].model_dump(mode="json")["expires_at"] == (
-            row["expires_at"] or None
-        )
+        copy = copied[row["person_id"], row["title"]]
+        for field in ("provider", "completed_at", "expires_at", "certification_ref"):
+            assert (copy[field] or "") == row[field]
+        assert copy["score"] == (float(row["score"]) if row["score"] else None)
 
 
-def test_export_progress_counts_records_when_asked():
+def test_export_progress_counts_records_when_asked(demo):
     result = run("--fake", "learning-records", "export", "--progress")
 
-    assert f"exported {DEMO_RECORDS}" in result.stderr
+    assert f"exported {len(demo)}" in result.stderr
 
 
 # -- fake serve ------------------------------------------------------------------------------
