@@ -251,6 +251,14 @@ async def test_items_that_are_not_an_iterable_of_mappings_are_refused(create_man
     assert caught.value.param == "items"
 
 
+async def test_a_dataframe_is_refused_with_the_call_that_converts_it(create_many):
+    import pandas  # the dev extra has it
+
+    with pytest.raises(InvalidRequestError, match=r"to_dict\('records'\)") as caught:
+        await create_many(pandas.DataFrame(rows(2)))
+    assert caught.value.param == "items"
+
+
 async def test_result_counts_and_repr_summarise_the_batch(create_many):
     result = await create_many([*rows(3), {"person_id": "p", "title": " "}])
     again = await create_many(rows(3))

@@ -581,6 +581,16 @@ def test_a_file_that_is_not_utf8_text_is_a_data_error_without_a_traceback(served
     assert "Traceback" not in result.stderr
 
 
+def test_a_bad_idempotency_key_column_is_reported_with_the_rows_problems(served, tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text(f"person_id,title,idempotency_key\np,T,{'k' * 300}\n")
+
+    result = run("learning-records", "import", str(path), "--dry-run", env=served)
+
+    assert result.returncode == 1
+    assert "rows.csv:2: idempotency_key: idempotency_key must be 1 to 255" in result.stderr
+
+
 def test_a_missing_import_file_is_a_usage_error(served, tmp_path):
     result = run("learning-records", "import", str(tmp_path / "nope.csv"), env=served)
 

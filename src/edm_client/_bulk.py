@@ -183,6 +183,12 @@ class _Batch(Generic[M]):
                 f"concurrency must be an int of at least 1, not {concurrency!r}",
                 param="concurrency",
             )
+        if hasattr(items, "to_dict") and hasattr(items, "columns"):
+            raise InvalidRequestError(
+                "items is a DataFrame, whose iteration yields column names; pass "
+                "df.to_dict('records') instead",
+                param="items",
+            )
         if not isinstance(items, Iterable) or isinstance(items, (str, bytes, Mapping)):
             raise InvalidRequestError(
                 "items must be an iterable of mappings (e.g. a list of dicts or a generator), "

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from edm_client._exceptions import InvalidRequestError
 from edm_client._rules import (
     DATETIME_FIELDS,
     READ_ONLY_FIELDS,
@@ -23,6 +24,7 @@ from edm_client._rules import (
     FieldError,
     check_create_body,
 )
+from edm_client.resources.performance.learning_records import _idempotency_key
 
 FORMATS: Final = ("csv", "jsonl", "json")
 KEY_FIELD: Final = "idempotency_key"
@@ -168,9 +170,11 @@ class Reader:
         reported = {error.field for error in row.errors}
         body = {k: v for k, v in row.item.items() if k != KEY_FIELD}
         row.errors.extend(e for e in check_create_body(body) if e.field not in reported)
-        key = row.item.get(KEY_FIELD)
-        if key is not None and not (isinstance(key, str) and key.isascii() and key.isprintable()):
-            row.errors.append(FieldError(KEY_FIELD, "invalid", "must be printable ASCII"))
+        if KEY_FIELD in row.item:
+            try:
+                _idempotency_key(row.item[KEY_FIELD])  # the SDK's own rule
+            except InvalidRequestError as error:
+                row.errors.append(FieldError(KEY_FIELD, "invalid", error.message))
         return row
 
 
