@@ -251,6 +251,17 @@ def test_an_api_error_prints_message_and_request_id_without_a_traceback(served):
     assert result.stdout == ""
 
 
+def test_an_unreachable_server_is_an_api_error_without_a_traceback():
+    result = run(
+        "--base-url", "http://127.0.0.1:9", "--api-key", "k", "--max-retries", "0",
+        "learning-records", "list",
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("edm: error: Could not reach the EDM API")
+    assert "Traceback" not in result.stderr
+
+
 def test_a_rejected_token_is_an_api_error(served):
     result = run("learning-records", "list", env={**served, "EDM_API_KEY": "garbage"})
 
