@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pty
+import signal
 import subprocess
 import sys
 import threading
@@ -465,6 +466,33 @@ def test_an_import_interrupted_half_way_resumes_without_duplicates(served, serve
 
     assert "3 created, 3 already imported" in result.stdout
     assert sorted(r.title for r in server.records()) == [f"Course {i}" for i in range(6)]
+
+
+def test_an_import_stopped_with_ctrl_c_finishes_when_run_again(served, server, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"person_id": "p", "title": f"T{i}"}) + "\n"
+                            for i in range(60)))  # fmt: skip
+    server.inject_fault(delay=0.05, probability=1.0, seed=1)  # a slow server
+    args = [EDM, "learning-records", "import", str(path), "--concurrency", "2"]
+    process = subprocess.Popen(
+        args, env={**os.environ, **served}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    while len(server.records()) < 4 and process.poll() is None:
+        threading.Event().wait(0.01)  # until a few rows are in
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    server.clear_faults()
+    stored_before = len(server.records())
+
+    again = run("learning-records", "import", str(path), env=served)
+
+    assert process.returncode == 130, (out, err)
+    assert "interrupted; run the same import again to finish it" in err
+    assert "Traceback" not in err
+    assert again.returncode == 0, again.stderr
+    assert f"{60 - stored_before} created, {stored_before} already imported" in again.stdout
+    assert sorted(r.title for r in server.records()) == sorted(f"T{i}" for i in range(60))
 
 
 BAD_CSV = """\

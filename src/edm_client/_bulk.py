@@ -253,16 +253,18 @@ def create_many(
 ) -> BulkCreateResult[M]:
     """Send every item through a pool of `concurrency` threads, at most that many in flight."""
     batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress)
-    with ThreadPoolExecutor(batch.concurrency, thread_name_prefix="edm-bulk") as pool:
-        try:
-            for index, item, options in batch.requests():
-                if batch.full:
-                    batch.settle(wait(batch.in_flight, return_when=FIRST_COMPLETED).done)
-                batch.in_flight[pool.submit(send, options)] = (index, item)
-            batch.settle(wait(batch.in_flight).done)
-        finally:
-            for future in batch.in_flight:
-                future.cancel()
+    pool = ThreadPoolExecutor(batch.concurrency, thread_name_prefix="edm-bulk")
+    try:
+        for index, item, options in batch.requests():
+            if batch.full:
+                batch.settle(wait(batch.in_flight, return_when=FIRST_COMPLETED).done)
+            batch.in_flight[pool.submit(send, options)] = (index, item)
+        batch.settle(wait(batch.in_flight).done)
+    except BaseException:
+        # Ctrl-C or a bug: return at once; sends already under way finish in the background.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return batch.close()
 
 
