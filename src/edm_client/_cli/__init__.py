@@ -381,13 +381,14 @@ class _Redact(logging.Filter):
 def _configure_logging(args: argparse.Namespace) -> None:
     if not getattr(args, "verbose", 0):
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("edm: %(levelname)s: %(message)s"))
+    sdk_logger = logging.getLogger("edm_client")
     secret = getattr(args, "api_key", None) or os.environ.get(API_KEY_ENV)
     if secret:
-        handler.addFilter(_Redact(secret))
-    sdk_logger = logging.getLogger("edm_client")
-    sdk_logger.addHandler(handler)
+        sdk_logger.addFilter(_Redact(secret))
+    if not sdk_logger.handlers:  # EDM_LOG may have added one already
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("edm: %(levelname)s: %(message)s"))
+        sdk_logger.addHandler(handler)
     sdk_logger.setLevel(logging.DEBUG)
 
 
