@@ -8,14 +8,19 @@ async clients each drive it with their own I/O, so they cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import functools
 import inspect
 import ipaddress
 import logging
 import os
 import platform
+import ssl
+import sys
 import time
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -24,8 +29,14 @@ from typing import Any, Final, TypeAlias, TypeVar
 import httpx
 from typing_extensions import Self
 
-from edm_client._exceptions import APIConnectionError, APITimeoutError, EDMError
+from edm_client._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    EDMError,
+    InvalidRequestError,
+)
 from edm_client._logging import logger
+from edm_client._params import check_timeout
 from edm_client._response import APIResponse, request_id_of, status_error
 from edm_client._retry import RetryEvent, RetryPolicy
 from edm_client._version import __version__
@@ -76,9 +87,17 @@ class RequestOptions:
     extra_headers: Mapping[str, str] | None = None
     idempotency_key: str | None = None
 
+    def __post_init__(self) -> None:
+        check_timeout(self.timeout)
+        problem = _headers_problem(self.extra_headers)
+        if problem:
+            raise InvalidRequestError(f"extra_headers: {problem}", param="extra_headers")
+
 
 class _BaseClient:
     _http: httpx.Client | httpx.AsyncClient
+    _pool_owner: _BaseClient | None = None
+    """For a `with_options` copy: the client whose pool it shares, kept alive with the copy."""
 
     def __init__(
         self,
@@ -108,11 +127,9 @@ class _BaseClient:
         assert base_url is not None
         if isinstance(api_key, str):
             api_key = api_key.strip()
-            if not api_key or any(c in api_key for c in "\r\n\x00"):
-                raise EDMError(
-                    "api_key is empty or contains line breaks; pass the token itself "
-                    f"(or set {API_KEY_ENV})."
-                )
+            problem = _token_problem(api_key)
+            if problem:
+                raise EDMError(f"api_key {problem}; pass the token itself (or set {API_KEY_ENV}).")
         elif not callable(api_key):
             raise EDMError("api_key must be a token string or a callable that returns one.")
 
@@ -123,6 +140,9 @@ class _BaseClient:
             policy = RetryPolicy(**{**_policy_fields(policy), "max_retries": max_retries})
         self.retry_policy = policy
         self._api_key = api_key
+        problem = _headers_problem(default_headers)
+        if problem:
+            raise EDMError(f"default_headers: {problem}")
         self._default_headers = dict(default_headers or {})
         self._headers = {
             "Accept": "application/json",
@@ -170,6 +190,12 @@ class _BaseClient:
 
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """Run one call to completion: yields steps for the driver, returns the result."""
+        if self._http.is_closed:
+            raise EDMError(
+                f"This {type(self).__name__} is closed (by close() or the end of its `with` "
+                "block), and so are its with_options() copies, which share its connections; "
+                "create a new client."
+            )
         raw = raw_response_mode.get()
         policy = self.retry_policy
         provider = None if isinstance(self._api_key, str) else self._api_key
@@ -222,8 +248,13 @@ class SyncAPIClient(_BaseClient):
         super().__init__(**kwargs)
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise EDMError("http_client must be an httpx.Client (use AsyncClient for async).")
-        self._http = http_client or httpx.Client(timeout=self.timeout)
+        self._http = http_client or httpx.Client(
+            timeout=self.timeout, verify=_default_ssl_context()
+        )
         self._owns_http = True
+        if http_client is None:
+            # The finalizer holds the pool, not the client, so the pool outlives the client.
+            weakref.finalize(self, _close_dropped_pool, self._http).atexit = False
 
     def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._attempts(options, parser)
@@ -249,6 +280,8 @@ class SyncAPIClient(_BaseClient):
     def _fetch_token(self) -> str:
         token = self._api_key()  # type: ignore[operator]
         if inspect.isawaitable(token):
+            if inspect.iscoroutine(token):
+                token.close()  # never awaited here; closing avoids a "never awaited" warning
             raise EDMError("api_key returned an awaitable; async token providers need AsyncClient.")
         return _checked_token(token)
 
@@ -282,8 +315,12 @@ class AsyncAPIClient(_BaseClient):
         super().__init__(**kwargs)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise EDMError("http_client must be an httpx.AsyncClient (use Client for sync).")
-        self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self.timeout, verify=_default_ssl_context()
+        )
         self._owns_http = True
+        if http_client is None:
+            weakref.finalize(self, _close_dropped_async_pool, self._http).atexit = False
 
     async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._attempts(options, parser)
@@ -337,11 +374,53 @@ class AsyncAPIClient(_BaseClient):
         await self.close()
 
 
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """The verifying TLS context every client makes for itself, built once: loading the CA
+    bundle takes ~20 ms, which each new client would otherwise pay."""
+    return httpx.create_ssl_context()
+
+
+def _close_dropped_pool(http: httpx.Client) -> None:
+    """A `Client` was garbage-collected unclosed: close its pool instead of leaving sockets."""
+    if not http.is_closed:
+        with contextlib.suppress(Exception):
+            http.close()
+
+
+def _close_dropped_async_pool(http: httpx.AsyncClient) -> None:
+    """An `AsyncClient` was garbage-collected unclosed. While an event loop runs (a notebook
+    cell, a request handler), its pool is closed on that loop, so no socket is left for the
+    collector to warn about and nothing touches a loop that is gone."""
+    if http.is_closed:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # no loop to close it on: the sockets go with the garbage, as in httpx
+    task = loop.create_task(_close_quietly(http))
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Task[None]] = set()
+
+
+async def _close_quietly(http: httpx.AsyncClient) -> None:
+    with contextlib.suppress(Exception):
+        await http.aclose()
+
+
 def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
     try:
         url = httpx.URL(str(base_url).strip())
     except httpx.InvalidURL as exc:
         raise EDMError(f"base_url {str(base_url)!r} is not a valid URL: {exc}") from None
+    if url.userinfo:
+        # Credentials in the URL would show up in every repr, log line and error message.
+        raise EDMError(
+            "base_url must not contain a user name or password; pass the token as api_key."
+        )
     if url.scheme not in ("http", "https") or not url.host:
         raise EDMError(
             f"base_url {str(base_url)!r} must be an http:// or https:// URL with a host, "
@@ -352,9 +431,23 @@ def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
             f"base_url {str(url)!r} uses plain http:// to a host other than this machine: "
             "the API token would travel unencrypted. Use https://.",
             InsecureTransportWarning,
-            stacklevel=4,
+            stacklevel=_caller_stacklevel(),
         )
     return url
+
+
+def _caller_stacklevel() -> int:
+    """The `stacklevel` that makes a warning point at the first frame outside edm_client."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and _is_ours(frame.f_globals.get("__name__", "")):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _is_ours(module: str) -> bool:
+    return module == "edm_client" or module.startswith("edm_client.")
 
 
 class InsecureTransportWarning(UserWarning):
@@ -373,7 +466,53 @@ def _is_loopback(host: str) -> bool:
 def _checked_token(token: object) -> str:
     if not isinstance(token, str) or not token.strip():
         raise EDMError(f"api_key callable returned {type(token).__name__}, not a token string.")
-    return token.strip()
+    token = token.strip()
+    problem = _token_problem(token)
+    if problem:
+        raise EDMError(f"The token the api_key callable returned {problem}.")
+    return token
+
+
+def _headers_problem(headers: object) -> str | None:
+    """Why `headers` cannot be sent, without showing any value (it may be a secret)."""
+    if headers is None:
+        return None
+    if not isinstance(headers, Mapping):
+        return f"must be a mapping of header names to values, not {type(headers).__name__}"
+    for name, value in headers.items():
+        if (
+            not isinstance(name, str)
+            or not name
+            or any(not 33 <= ord(c) < 127 or c == ":" for c in name)
+        ):
+            return f"{name!r} is not a valid HTTP header name"
+        if not isinstance(value, str):
+            return f"the value of {name} must be a str, not {type(value).__name__}"
+        odd = _odd_character(value)
+        if odd:
+            return f"the value of {name} contains {odd}; header values are printable ASCII"
+    return None
+
+
+def _odd_character(text: str) -> str | None:
+    """The first character of `text` that is not printable ASCII, as `U+XXXX`."""
+    odd = next((c for c in text if not 32 <= ord(c) < 127), None)
+    return None if odd is None else f"U+{ord(odd):04X}"
+
+
+def _token_problem(token: str) -> str | None:
+    """Why `token` cannot go in an Authorization header, without showing the token."""
+    if not token:
+        return "is empty"
+    if any(c in token for c in "\r\n\x00"):
+        return "contains line breaks"
+    odd = _odd_character(token)
+    if odd:
+        return (
+            f"contains the character {odd}, which a token never has; "
+            "was a quote or an ellipsis copied along with it?"
+        )
+    return None
 
 
 def _policy_fields(policy: RetryPolicy) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing_extensions import NotRequired, TypedDict
 from edm_client._dataframe import FrameBuilder, require_pandas
 from edm_client._display import models_html, models_text
 from edm_client._exceptions import APIResponseValidationError, EDMError
-from edm_client._response import parse_json, request_id_of
+from edm_client._response import decode_body, parse_json, request_id_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,7 +76,7 @@ class _BasePage(Generic[T]):
                 f"The server sent next_cursor {cursor!r} again after it was already used; "
                 "stopping here instead of fetching the same pages forever.",
                 response=self.http_response,
-                body=self.next_cursor,
+                body=decode_body(self.http_response),
                 request_id=self.request_id,
             )
         return cursor

@@ -66,11 +66,13 @@ _MAX_LENGTHS = {
     "linked_assessment_id": MAX_ID_LENGTH,
 }
 
+# re.ASCII: `\d` must not match other scripts' digits (fullwidth or Arabic-Indic ones).
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,
 )
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -105,11 +107,23 @@ def parse_rfc3339(value: str, *, allow_date: bool = False) -> datetime | None:
             offset = timedelta(hours=int(m[10]), minutes=int(m[11]))
             tz = timezone(-offset if m[9] == "-" else offset)
         micros = int((m[7] or ".0")[1:7].ljust(6, "0"))
-        return datetime(
+        parsed = datetime(
             int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), micros, tzinfo=tz
         )
-    except ValueError:
+        # An instant outside years 1-9999 in UTC (0001-01-01T00:00:00+05:00) is no datetime.
+        parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
+    return parsed
+
+
+def is_utf8_text(value: str) -> bool:
+    """False when UTF-8 cannot carry `value` (it holds a lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_create_body(body: Mapping[str, object]) -> list[FieldError]:
@@ -137,7 +151,7 @@ def _check_field(name: str, value: object) -> tuple[str, str] | None:
     if name == "score":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return "invalid_type", "must be a number"
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # huge ints overflow isfinite
             return "invalid_number", "must be a finite number"
         if not MIN_SCORE <= value <= MAX_SCORE:
             return "out_of_range", f"must be between {MIN_SCORE:g} and {MAX_SCORE:g}"
@@ -162,6 +176,8 @@ def _check_field(name: str, value: object) -> tuple[str, str] | None:
         return "blank", "must not be blank"
     if "\x00" in value:
         return "invalid_character", "must not contain NUL characters"
+    if not is_utf8_text(value):
+        return "invalid_character", "must not contain lone surrogates"
     limit = _MAX_LENGTHS.get(name)
     if limit is not None and len(value) > limit:
         return "too_long", f"must be at most {limit} characters"
