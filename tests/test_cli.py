@@ -12,15 +12,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 
 from edm_client import __version__
 from edm_client.testing import FakeServer
 from edm_client.types import LearningRecord
+from loopback import serve
 
 EDM = str(Path(sys.executable).with_name("edm"))
 
@@ -68,35 +67,6 @@ def jsonl(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines()]
 
 
-class _Forward(BaseHTTPRequestHandler):
-    """Carries HTTP requests from the socket into a FakeServer's transport."""
-
-    protocol_version = "HTTP/1.1"
-    fake: FakeServer
-
-    def _forward(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        request = httpx.Request(
-            self.command,
-            f"http://{self.headers['Host']}{self.path}",
-            headers=list(self.headers.items()),
-            content=body,
-        )
-        response = self.fake.transport.handle_request(request)
-        self.send_response(response.status_code)
-        for name, value in response.headers.items():
-            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.content)))
-        self.end_headers()
-        self.wfile.write(response.content)
-
-    do_GET = do_POST = _forward
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def demo() -> list[dict]:
     """The records `--fake` is seeded with, as `list` prints them."""
@@ -112,18 +82,8 @@ def server() -> FakeServer:
 @pytest.fixture
 def served(server: FakeServer) -> Iterator[dict[str, str]]:
     """`server` on a loopback port: the EDM_* environment that reaches it."""
-    handler = type("Handler", (_Forward,), {"fake": server})
-    http_server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=http_server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield {
-            "EDM_BASE_URL": f"http://127.0.0.1:{http_server.server_port}",
-            "EDM_API_KEY": server.issue_token(),
-        }
-    finally:
-        http_server.shutdown()
-        http_server.server_close()
+    with serve(server) as loopback:
+        yield {"EDM_BASE_URL": loopback.base_url, "EDM_API_KEY": server.issue_token()}
 
 
 CSV_ROWS = """\
