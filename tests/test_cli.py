@@ -74,16 +74,20 @@ def demo() -> list[dict]:
 
 
 @pytest.fixture
-def server() -> FakeServer:
-    """A fresh fake for one test (the CLI reaches it through `served`, over a socket)."""
+def fake() -> FakeServer:
+    """A fresh fake for one test; the CLI reaches it through `served`, over a socket.
+
+    Named `fake`, not `server`: the CLI always talks over a socket, so these tests need no
+    in-process/socket parametrization.
+    """
     return FakeServer()
 
 
 @pytest.fixture
-def served(server: FakeServer) -> Iterator[dict[str, str]]:
-    """`server` on a loopback port: the EDM_* environment that reaches it."""
-    with serve(server) as loopback:
-        yield {"EDM_BASE_URL": loopback.base_url, "EDM_API_KEY": server.issue_token()}
+def served(fake: FakeServer) -> Iterator[dict[str, str]]:
+    """`fake` on a loopback port: the EDM_* environment that reaches it."""
+    with serve(fake) as loopback:
+        yield {"EDM_BASE_URL": loopback.base_url, "EDM_API_KEY": fake.issue_token()}
 
 
 CSV_ROWS = """\
@@ -248,8 +252,8 @@ def test_list_prints_a_table_on_a_terminal(demo):
     assert demo[0]["title"][:20] in output
 
 
-def test_get_prints_fields_on_a_terminal(served, server):
-    record = server.client().performance.learning_records.create(person_id="p", title="T")
+def test_get_prints_fields_on_a_terminal(served, fake):
+    record = fake.client().performance.learning_records.create(person_id="p", title="T")
 
     code, output = run_on_terminal("learning-records", "get", record.id, env=served)
 
@@ -285,8 +289,8 @@ def test_list_as_a_table_aligns_the_main_columns(demo):
     assert first.index(demo[0]["title"][:20]) == header.index("title")
 
 
-def test_list_applies_every_filter(served, server):
-    records = server.client().performance.learning_records
+def test_list_applies_every_filter(served, fake):
+    records = fake.client().performance.learning_records
     records.create(person_id="p1", title="A", provider="AWS", passed=True, linked_cohort_id="c1")
     wanted = records.create(
         person_id="p1", title="B", provider="AWS", passed=False,
@@ -303,9 +307,9 @@ def test_list_applies_every_filter(served, server):
     assert [r["id"] for r in jsonl(result.stdout)] == [wanted.id]
 
 
-def test_list_includes_deleted_records_only_when_asked(served, server):
-    record = server.client().performance.learning_records.create(person_id="p", title="Gone")
-    server.soft_delete(record.id, by="admin")
+def test_list_includes_deleted_records_only_when_asked(served, fake):
+    record = fake.client().performance.learning_records.create(person_id="p", title="Gone")
+    fake.soft_delete(record.id, by="admin")
 
     without = run("learning-records", "list", env=served)
     with_deleted = run("learning-records", "list", "--include-deleted", env=served)
@@ -320,8 +324,8 @@ def test_list_limit_stops_after_that_many_records():
     assert len(jsonl(result.stdout)) == 3
 
 
-def test_get_prints_the_record_as_json_when_piped(served, server):
-    record = server.client().performance.learning_records.create(person_id="p", title="T")
+def test_get_prints_the_record_as_json_when_piped(served, fake):
+    record = fake.client().performance.learning_records.create(person_id="p", title="T")
 
     result = run("learning-records", "get", record.id, env=served)
 
@@ -329,8 +333,8 @@ def test_get_prints_the_record_as_json_when_piped(served, server):
     assert json.loads(result.stdout)["id"] == record.id
 
 
-def test_get_as_a_table_lists_the_fields_that_are_set(served, server):
-    record = server.client().performance.learning_records.create(person_id="p", title="T")
+def test_get_as_a_table_lists_the_fields_that_are_set(served, fake):
+    record = fake.client().performance.learning_records.create(person_id="p", title="T")
 
     result = run("learning-records", "get", record.id, "--format", "table", env=served)
 
@@ -343,7 +347,7 @@ def test_get_as_a_table_lists_the_fields_that_are_set(served, server):
 # -- create ----------------------------------------------------------------------------------
 
 
-def test_create_sends_every_writable_field(served, server):
+def test_create_sends_every_writable_field(served, fake):
     result = run(
         "learning-records", "create", "--person-id", "p1", "--title", "AWS SA",
         "--provider", "AWS", "--completed-at", "2026-03-01T09:30:00Z",
@@ -354,7 +358,7 @@ def test_create_sends_every_writable_field(served, server):
     )  # fmt: skip
 
     assert result.returncode == 0, result.stderr
-    (stored,) = server.records()
+    (stored,) = fake.records()
     assert json.loads(result.stdout)["id"] == stored.id
     assert stored.model_dump(include={"score", "passed", "source", "linked_assessment_id"}) == {
         "score": 87.5, "passed": True, "source": "lms", "linked_assessment_id": "a1"
@@ -363,16 +367,16 @@ def test_create_sends_every_writable_field(served, server):
     assert stored.expires_at.isoformat() == "2029-03-01T00:00:00+00:00"
 
 
-def test_create_with_an_idempotency_key_twice_stores_once(served, server):
+def test_create_with_an_idempotency_key_twice_stores_once(served, fake):
     args = ("learning-records", "create", "--person-id", "p", "--title", "T")
     first = run(*args, "--idempotency-key", "k-1", env=served)
     second = run(*args, "--idempotency-key", "k-1", env=served)
 
     assert json.loads(first.stdout)["id"] == json.loads(second.stdout)["id"]
-    assert len(server.records()) == 1
+    assert len(fake.records()) == 1
 
 
-def test_create_with_a_value_the_api_rejects_exits_1_without_a_request(served, server):
+def test_create_with_a_value_the_api_rejects_exits_1_without_a_request(served, fake):
     result = run(
         "learning-records", "create", "--person-id", "p", "--title", "T", "--score", "140",
         env=served,
@@ -380,7 +384,7 @@ def test_create_with_a_value_the_api_rejects_exits_1_without_a_request(served, s
 
     assert result.returncode == 1
     assert "score: must be between 0 and 100" in result.stderr
-    assert server.requests == []
+    assert fake.requests == []
 
 
 @pytest.mark.parametrize("args", [["--score", "high"], ["--passed", "maybe"], []])
@@ -395,27 +399,27 @@ def test_create_with_a_malformed_or_missing_option_is_a_usage_error(args):
 # -- import ----------------------------------------------------------------------------------
 
 
-def test_import_creates_every_row_and_prints_a_summary(served, server, lms_csv):
+def test_import_creates_every_row_and_prints_a_summary(served, fake, lms_csv):
     result = run("learning-records", "import", str(lms_csv), env=served)
 
     assert result.returncode == 0, result.stderr
     assert "3 created, 0 already imported, 0 failed, 0 invalid" in result.stdout
-    by_title = {r.title: r for r in server.records()}
+    by_title = {r.title: r for r in fake.records()}
     assert by_title["AWS Solutions Architect"].score == 87.5
     assert by_title["Kubernetes Fundamentals"].passed is False
     assert "Title with, a comma" in by_title
 
 
-def test_running_the_same_import_again_creates_nothing_twice(served, server, lms_csv):
+def test_running_the_same_import_again_creates_nothing_twice(served, fake, lms_csv):
     first = run("learning-records", "import", str(lms_csv), env=served)
     again = run("learning-records", "import", str(lms_csv), env=served)
 
     assert (first.returncode, again.returncode) == (0, 0)
-    assert len(server.records()) == 3
+    assert len(fake.records()) == 3
     assert "0 created, 3 already imported" in again.stdout
 
 
-def test_an_import_interrupted_half_way_resumes_without_duplicates(served, server, tmp_path):
+def test_an_import_interrupted_half_way_resumes_without_duplicates(served, fake, tmp_path):
     path = tmp_path / "rows.jsonl"
     rows = [{"person_id": f"p{i}", "title": f"Course {i}"} for i in range(6)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows[:3]))
@@ -425,25 +429,25 @@ def test_an_import_interrupted_half_way_resumes_without_duplicates(served, serve
     result = run("learning-records", "import", str(path), env=served)
 
     assert "3 created, 3 already imported" in result.stdout
-    assert sorted(r.title for r in server.records()) == [f"Course {i}" for i in range(6)]
+    assert sorted(r.title for r in fake.records()) == [f"Course {i}" for i in range(6)]
 
 
-def test_an_import_stopped_with_ctrl_c_finishes_when_run_again(served, server, tmp_path):
+def test_an_import_stopped_with_ctrl_c_finishes_when_run_again(served, fake, tmp_path):
     path = tmp_path / "rows.jsonl"
     path.write_text("".join(json.dumps({"person_id": "p", "title": f"T{i}"}) + "\n"
                             for i in range(60)))  # fmt: skip
-    server.inject_fault(delay=0.05, probability=1.0, seed=1)  # a slow server
+    fake.inject_fault(delay=0.05, probability=1.0, seed=1)  # a slow server
     args = [EDM, "learning-records", "import", str(path), "--concurrency", "2"]
     process = subprocess.Popen(
         args, env={**os.environ, **served}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    while len(server.records()) < 4 and process.poll() is None:
+    while len(fake.records()) < 4 and process.poll() is None:
         threading.Event().wait(0.01)  # until a few rows are in
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
-    server.clear_faults()
-    stored_before = len(server.records())
+    fake.clear_faults()
+    stored_before = len(fake.records())
 
     again = run("learning-records", "import", str(path), env=served)
 
@@ -452,7 +456,7 @@ def test_an_import_stopped_with_ctrl_c_finishes_when_run_again(served, server, t
     assert "Traceback" not in err
     assert again.returncode == 0, again.stderr
     assert f"{60 - stored_before} created, {stored_before} already imported" in again.stdout
-    assert sorted(r.title for r in server.records()) == sorted(f"T{i}" for i in range(60))
+    assert sorted(r.title for r in fake.records()) == sorted(f"T{i}" for i in range(60))
 
 
 BAD_CSV = """\
@@ -464,7 +468,7 @@ p3,Also good,,,
 """
 
 
-def test_dry_run_reports_every_bad_row_with_line_field_and_message(served, server, tmp_path):
+def test_dry_run_reports_every_bad_row_with_line_field_and_message(served, fake, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(BAD_CSV)
 
@@ -481,18 +485,18 @@ def test_dry_run_reports_every_bad_row_with_line_field_and_message(served, serve
     ]  # fmt: skip
     assert ["score", "must be between 0 and 100"] in problems
     assert "dry run: 2 valid, 2 invalid" in result.stdout
-    assert server.requests == []
+    assert fake.requests == []
 
 
-def test_a_valid_file_dry_run_sends_nothing_and_exits_0(served, server, lms_csv):
+def test_a_valid_file_dry_run_sends_nothing_and_exits_0(served, fake, lms_csv):
     result = run("learning-records", "import", str(lms_csv), "--dry-run", env=served)
 
     assert result.returncode == 0
     assert "3 valid, 0 invalid" in result.stdout
-    assert server.requests == []
+    assert fake.requests == []
 
 
-def test_invalid_rows_stop_the_import_before_anything_is_sent(served, server, tmp_path):
+def test_invalid_rows_stop_the_import_before_anything_is_sent(served, fake, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(BAD_CSV)
 
@@ -500,10 +504,10 @@ def test_invalid_rows_stop_the_import_before_anything_is_sent(served, server, tm
 
     assert result.returncode == 1
     assert "nothing was imported" in result.stderr
-    assert server.requests == []
+    assert fake.requests == []
 
 
-def test_skip_invalid_imports_the_rest_and_reports_the_bad_rows(served, server, tmp_path):
+def test_skip_invalid_imports_the_rest_and_reports_the_bad_rows(served, fake, tmp_path):
     path, report = tmp_path / "bad.csv", tmp_path / "report.csv"
     path.write_text(BAD_CSV)
 
@@ -513,18 +517,18 @@ def test_skip_invalid_imports_the_rest_and_reports_the_bad_rows(served, server, 
     )  # fmt: skip
 
     assert result.returncode == 1
-    assert sorted(r.title for r in server.records()) == ["Also good", "Good"]
+    assert sorted(r.title for r in fake.records()) == ["Also good", "Good"]
     reported = list(csv.DictReader(io.StringIO(report.read_text())))
     assert [(r["_line"], r["person_id"]) for r in reported] == [("3", "p2"), ("5", "")]
     assert "score: must be between 0 and 100" in reported[0]["_error"]
 
 
-def test_rows_the_api_refuses_go_to_the_report_which_imports_once_fixed(served, server, tmp_path):
+def test_rows_the_api_refuses_go_to_the_report_which_imports_once_fixed(served, fake, tmp_path):
     path, report = tmp_path / "rows.jsonl", tmp_path / "failed.jsonl"
     path.write_text(
         "".join(json.dumps({"person_id": "p", "title": f"T{i}"}) + "\n" for i in range(3))
     )
-    server.inject_fault(status=400, method="POST", times=1)
+    fake.inject_fault(status=400, method="POST", times=1)
 
     failed = run(
         "learning-records", "import", str(path), "--report", str(report), "--concurrency", "1",
@@ -540,7 +544,7 @@ def test_rows_the_api_refuses_go_to_the_report_which_imports_once_fixed(served, 
     retried = run("learning-records", "import", str(report), env=served)
 
     assert retried.returncode == 0, retried.stderr
-    assert sorted(r.title for r in server.records()) == ["T0", "T1", "T2"]
+    assert sorted(r.title for r in fake.records()) == ["T0", "T1", "T2"]
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".json"])
@@ -641,18 +645,18 @@ def test_export_takes_the_format_from_the_output_file(demo, tmp_path):
     assert not out.with_name("records.csv.partial").exists()
 
 
-def test_export_walks_every_page(served, server):
-    server.client().performance.learning_records.create_many(
+def test_export_walks_every_page(served, fake):
+    fake.client().performance.learning_records.create_many(
         [{"person_id": "p", "title": f"T{i}"} for i in range(7)]
     )
 
     result = run("learning-records", "export", "--page-size", "2", env=served)
 
     assert len(jsonl(result.stdout)) == 7
-    assert len([r for r in server.requests if r.method == "GET"]) == 4
+    assert len([r for r in fake.requests if r.method == "GET"]) == 4
 
 
-def test_export_then_import_elsewhere_copies_every_record(served, server, tmp_path):
+def test_export_then_import_elsewhere_copies_every_record(served, fake, tmp_path):
     out = tmp_path / "demo.csv"
     run("--fake", "learning-records", "export", "-o", str(out))
 
@@ -661,8 +665,8 @@ def test_export_then_import_elsewhere_copies_every_record(served, server, tmp_pa
     assert result.returncode == 0, result.stderr
     assert "ignoring server-owned columns" in result.stderr
     exported = list(csv.DictReader(io.StringIO(out.read_text())))
-    copied = {(r.person_id, r.title): r.model_dump(mode="json") for r in server.records()}
-    assert len(copied) == len(exported) == len(server.records())
+    copied = {(r.person_id, r.title): r.model_dump(mode="json") for r in fake.records()}
+    assert len(copied) == len(exported) == len(fake.records())
     for row in exported:
         copy = copied[row["person_id"], row["title"]]
         for field in ("provider", "completed_at", "expires_at", "certification_ref"):
@@ -697,7 +701,7 @@ def test_fake_serve_is_python_dash_m_edm_client_testing_serve():
         assert "Traceback" not in through_edm.stderr
 
 
-def test_a_large_import_goes_in_chunks_and_reports_failures_by_line(served, server, tmp_path):
+def test_a_large_import_goes_in_chunks_and_reports_failures_by_line(served, fake, tmp_path):
     rows = [{"person_id": "p", "title": f"T{i}"} for i in range(1001)]
     rows[0]["idempotency_key"] = rows[1000]["idempotency_key"] = "same-key"  # a 409 for line 1001
     path = tmp_path / "rows.jsonl"
@@ -708,7 +712,7 @@ def test_a_large_import_goes_in_chunks_and_reports_failures_by_line(served, serv
     assert result.returncode == 1
     assert "1000 created, 0 already imported, 1 failed" in result.stdout
     assert "rows.jsonl:1001: 409 Conflict" in result.stderr
-    assert len(server.records()) == 1000
+    assert len(fake.records()) == 1000
 
 
 def test_fake_with_a_base_url_is_a_usage_error():
@@ -728,12 +732,12 @@ def test_a_report_is_written_even_when_every_row_was_imported(served, lms_csv, t
     assert list(csv.DictReader(io.StringIO(report.read_text()))) == []
 
 
-def test_export_memory_stays_flat_however_many_records(served, server, tmp_path):
+def test_export_memory_stays_flat_however_many_records(served, fake, tmp_path):
     ref = "https://credentials.example/" + "x" * 1000  # big records, so keeping them would show
     few = [{"person_id": "p", "title": f"F{i}", "provider": "few"} for i in range(100)]
     many = [{"person_id": "p", "title": f"M{i}", "provider": "many", "certification_ref": ref}
             for i in range(4000)]  # fmt: skip
-    assert server.client().performance.learning_records.create_many(few + many).ok
+    assert fake.client().performance.learning_records.create_many(few + many).ok
 
     def peak_kib(provider: str) -> int:
         out = tmp_path / f"{provider}.jsonl"
