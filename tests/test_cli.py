@@ -178,10 +178,11 @@ def test_global_options_work_after_the_command_too(demo):
 
 
 @pytest.mark.parametrize(
-    "args", [["--timeout", "0"], ["--timeout", "soon"], ["--max-retries", "-1"]]
+    "args",
+    [["--timeout", "0"], ["--timeout", "soon"], ["--max-retries", "-1"], ["--page-size", "500"]],
 )
-def test_a_bad_global_option_value_is_a_usage_error(args):
-    result = run("--fake", *args, "learning-records", "list")
+def test_a_bad_option_value_is_a_usage_error(args):
+    result = run("--fake", "learning-records", "list", *args)
 
     assert result.returncode == 2
     assert "must be" in result.stderr

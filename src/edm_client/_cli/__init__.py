@@ -285,7 +285,7 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
 def _add_page_size(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--page-size",
-        type=_count,
+        type=_page_size,
         default=MAX_PAGE_LIMIT,
         metavar="N",
         help=f"records per request, 1-{MAX_PAGE_LIMIT} ({MAX_PAGE_LIMIT})",
@@ -338,6 +338,13 @@ def _count(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
     return int(text)
+
+
+def _page_size(text: str) -> int:
+    size = _count(text)
+    if size > MAX_PAGE_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_PAGE_LIMIT}, not {size}")
+    return size
 
 
 def _retries(text: str) -> int:
