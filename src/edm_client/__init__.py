@@ -8,6 +8,8 @@ for record in client.performance.learning_records.list(person_id=pid):
 ```
 """
 
+import typing as _typing
+
 from edm_client._base_client import DEFAULT_TIMEOUT, InsecureTransportWarning
 from edm_client._client import AsyncClient, Client
 from edm_client._exceptions import (
@@ -32,6 +34,22 @@ from edm_client._response import APIResponse
 from edm_client._retry import RetryEvent, RetryPolicy
 from edm_client._version import __version__
 
+if _typing.TYPE_CHECKING:
+    from edm_client._bulk import BulkCreated, BulkCreateResult, BulkFailure
+
+# Loaded on first use: the bulk machinery brings in asyncio, a thread pool and the models, which
+# `import edm_client` should not pay for (see docs/performance.md).
+_LAZY = frozenset({"BulkCreateResult", "BulkCreated", "BulkFailure"})
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        from edm_client import _bulk
+
+        return getattr(_bulk, name)
+    raise AttributeError(f"module 'edm_client' has no attribute {name!r}")
+
+
 __all__ = [
     "DEFAULT_TIMEOUT",
     "APIConnectionError",
@@ -45,6 +63,9 @@ __all__ = [
     "AsyncPaginator",
     "AuthenticationError",
     "BadRequestError",
+    "BulkCreateResult",
+    "BulkCreated",
+    "BulkFailure",
     "Client",
     "ConflictError",
     "CursorPage",
