@@ -32,6 +32,7 @@ from edm_client._rules import (
     parse_rfc3339,
 )
 from edm_client.testing import _jwt
+from edm_client.testing._openapi import openapi_json
 
 COLLECTION_PATH = "/api/v1/performance/learning-records"
 _COLLECTION_SEGMENTS = ("api", "v1", "performance", "learning-records")
@@ -39,6 +40,7 @@ IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600
 _LIST_FILTERS = ("person_id", "provider", "passed", "linked_cohort_id", "linked_assessment_id")
 _LIST_PARAMS = (*_LIST_FILTERS, "include_deleted", "limit", "cursor")
 _BOOL_QUERY = {"true": True, "false": False}
+_OPENAPI_SEGMENTS = ("api", "v1", "openapi.json")
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -46,13 +48,20 @@ class Problem(Exception):
     """An error response, raised anywhere in handling and rendered as problem+json."""
 
     def __init__(
-        self, status: int, title: str, detail: str, *, errors: list[FieldError] | None = None
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
         self.errors = errors or []
+        self.headers = headers or {}
 
 
 @dataclass
@@ -103,7 +112,7 @@ class Backend:
             with self.lock:
                 status, body, headers = self._route(request)
         except Problem as problem:
-            return problem_response(problem, request_id)
+            return problem_response(problem, request_id, problem.headers)
         headers["X-Request-ID"] = request_id
         headers["Content-Type"] = "application/json"
         return httpx.Response(status, headers=headers, content=body)
@@ -112,24 +121,30 @@ class Backend:
         segments = tuple(
             unquote(s) for s in request.url.raw_path.split(b"?")[0].decode().split("/")[1:]
         )
+        if segments == _OPENAPI_SEGMENTS:
+            _allow(request, "GET")
+            server_url = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
+            return 200, openapi_json(server_url), {}
         if segments[: len(_COLLECTION_SEGMENTS)] != _COLLECTION_SEGMENTS or len(segments) > 5:
             raise Problem(404, "Not found", f"no route for {request.url.path}")
+        _allow(request, "GET" if len(segments) == 5 else "GET, POST")
         caller = self._authenticate(request)
         if len(segments) == 5:
-            if request.method != "GET":
-                raise Problem(405, "Method not allowed", f"{request.method} is not supported here")
             return 200, self._get(caller, segments[4]), {}
         if request.method == "GET":
             return 200, self._list(caller, request), {}
-        if request.method == "POST":
-            return self._create(caller, request)
-        raise Problem(405, "Method not allowed", f"{request.method} is not supported here")
+        return self._create(caller, request)
 
     def _authenticate(self, request: httpx.Request) -> _Caller:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         claims = _jwt.decode(token.strip(), self.secret) if scheme.lower() == "bearer" else None
         if claims is None:
-            raise Problem(401, "Unauthorized", "missing, malformed or expired bearer token")
+            raise Problem(
+                401,
+                "Unauthorized",
+                "missing, malformed or expired bearer token",
+                headers={"WWW-Authenticate": 'Bearer realm="edm"'},
+            )
         app_id = claims.get("app_id")
         return _Caller(
             claims["sub"], claims["tenant_id"], app_id if isinstance(app_id, str) else None
@@ -158,7 +173,10 @@ class Backend:
         limit = DEFAULT_PAGE_LIMIT
         if "limit" in query:
             text = query["limit"]
-            if not text.isdigit() or not MIN_PAGE_LIMIT <= int(text) <= MAX_PAGE_LIMIT:
+            if (
+                not (text.isascii() and text.isdigit())
+                or not MIN_PAGE_LIMIT <= int(text) <= MAX_PAGE_LIMIT
+            ):
                 errors.append(
                     FieldError(
                         "limit",
@@ -224,7 +242,7 @@ class Backend:
     def _create(self, caller: _Caller, request: httpx.Request) -> tuple[int, bytes, dict[str, str]]:
         try:
             body = json.loads(request.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise Problem(400, "Malformed request", "the body is not valid JSON") from None
         if not isinstance(body, dict):
             raise Problem(400, "Malformed request", "the body must be a JSON object")
@@ -330,6 +348,17 @@ def _decode_cursor(cursor: str, fingerprint: str) -> str:
             400, "Malformed request", "the cursor was issued for other filters; start a new listing"
         )
     return after
+
+
+def _allow(request: httpx.Request, methods: str) -> None:
+    """Refuse a method the route does not have, with the `Allow` header RFC 9110 asks for."""
+    if request.method not in methods.split(", "):
+        raise Problem(
+            405,
+            "Method not allowed",
+            f"{request.method} is not supported here; use {methods}",
+            headers={"Allow": methods},
+        )
 
 
 def validation_problem(errors: list[FieldError]) -> Problem:

@@ -6,7 +6,8 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -16,14 +17,20 @@ from ulid import ULID
 
 from edm_client._client import AsyncClient, Client
 from edm_client.testing import _jwt
-from edm_client.testing._backend import Backend, Problem, new_secret, problem_response
+from edm_client.testing._backend import (
+    COLLECTION_PATH,
+    Backend,
+    Problem,
+    new_secret,
+    problem_response,
+)
+from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_RECORDS
 from edm_client.types import LearningRecord
 
 __all__ = ["FakeServer"]
 
 DEFAULT_BASE_URL = "https://edm.fake.test"
 DEMO_TENANT_ID = "ten_demo"
-DEMO_PERSON_ID = "00000000-0000-4000-8000-000000000001"
 
 _STATUS_TITLES = {
     408: "Request timeout",
@@ -59,7 +66,8 @@ class FakeServer:
     """An in-memory EDM API implementing the whole contract, for your tests and ours.
 
     Wire a client with `server.client()` / `server.async_client()`, or pass
-    `server.transport` to your own `httpx.Client` / `httpx.AsyncClient`. Thread-safe.
+    `server.transport` to your own `httpx.Client` / `httpx.AsyncClient`. `serve()` runs the
+    same server over a real loopback socket. Thread-safe.
     """
 
     def __init__(
@@ -83,6 +91,7 @@ class FakeServer:
         self._faults: list[_Fault] = []
         self._requests: list[httpx.Request] = []
         self._lock = threading.Lock()
+        self._served_urls: list[str] = []
         self.transport = FakeTransport(self)
 
     # -- wiring -------------------------------------------------------------------------
@@ -109,16 +118,74 @@ class FakeServer:
         return _jwt.encode(claims, self._backend.secret)
 
     def client(self, token: str | None = None, **client_kwargs: Any) -> Client:
-        """A `Client` wired to this server; the default token is a human of the demo tenant."""
-        client_kwargs.setdefault("http_client", httpx.Client(transport=self.transport))
+        """A `Client` wired to this server; the default token is a human of the demo tenant.
+
+        While `serve()` runs, the client talks to it over the socket."""
+        if "http_client" not in client_kwargs:
+            client_kwargs["http_client"] = (
+                httpx.Client(trust_env=False)
+                if self._served_urls
+                else httpx.Client(transport=self.transport)
+            )
         return Client(api_key=token or self.issue_token(), base_url=self.base_url, **client_kwargs)
 
     def async_client(self, token: str | None = None, **client_kwargs: Any) -> AsyncClient:
         """An `AsyncClient` wired to this server; the same defaults as `client()`."""
-        client_kwargs.setdefault("http_client", httpx.AsyncClient(transport=self.transport))
+        if "http_client" not in client_kwargs:
+            client_kwargs["http_client"] = (
+                httpx.AsyncClient(trust_env=False)
+                if self._served_urls
+                else httpx.AsyncClient(transport=self.transport)
+            )
         return AsyncClient(
             api_key=token or self.issue_token(), base_url=self.base_url, **client_kwargs
         )
+
+    @contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Run this server over real HTTP/1.1 on `host:port` (0: a free port) and yield its URL.
+
+        Same records, tokens, faults and `requests` as in-process; keep-alive, chunked or
+        `Content-Length` request bodies, and a control API under `/_fake/` for clients in
+        any language. Faults act on the wire: a `delay` is real (a client read timeout fires),
+        a connection error becomes a reset, a timeout error silence. While it runs,
+        `base_url` is the served URL and `client()` / `async_client()` use the socket. On
+        exit, every connection is closed and every server thread has ended.
+        """
+        from edm_client.testing._http_server import running_server
+
+        with running_server(self, host, port) as url:
+            self._served_urls.append(url)
+            previous, self.base_url = self.base_url, url
+            try:
+                yield url
+            finally:
+                self._served_urls.remove(url)
+                self.base_url = self._served_urls[-1] if self._served_urls else previous
+
+    def seed_demo_data(self) -> list[LearningRecord]:
+        """Store a few realistic records of the demo tenant (once: seeding again is a no-op).
+
+        Each goes through the API's own create, with a fixed `Idempotency-Key`, so they obey
+        every rule and a second call returns the same records instead of copies.
+        """
+        token = self.issue_token()
+        seeded = []
+        for number, body in enumerate(DEMO_RECORDS, start=1):
+            request = httpx.Request(
+                "POST",
+                self.base_url + COLLECTION_PATH,
+                json=body,
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Idempotency-Key": f"edm-demo-seed-{number}",
+                },
+            )
+            response = self._handle(request)
+            if response.status_code != 201:
+                raise RuntimeError(f"seeding demo record {number} failed: {response.text}")
+            seeded.append(LearningRecord.model_validate_json(response.content))
+        return seeded
 
     # -- inspection and control ---------------------------------------------------------
 
@@ -248,16 +315,29 @@ def _wait(delay: float, request: httpx.Request) -> tuple[float, bool]:
 
 
 def _apply(fault: _Fault, request: httpx.Request, server: FakeServer) -> httpx.Response:
+    outcome = fault_outcome(fault, request, server)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def fault_outcome(
+    fault: _Fault, request: httpx.Request, server: FakeServer
+) -> httpx.Response | Exception:
+    """What a fault makes of a request: a response, or the network error the client must meet.
+
+    Shared by both transports: in-process raises the error, the socket acts it out.
+    """
     response = server._handle(request) if fault.after_commit else None
     if fault.exception is not None:
         exc = fault.exception
         if isinstance(exc, type):
-            raise (
+            return (
                 exc("injected fault", request=request)
                 if issubclass(exc, httpx.RequestError)
                 else exc("injected fault")
             )
-        raise exc
+        return exc
     if fault.status is not None:
         headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
         title = _STATUS_TITLES.get(fault.status, "Injected fault")
