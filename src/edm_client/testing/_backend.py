@@ -302,7 +302,7 @@ class Backend:
         for name, value in body.items():
             parsed = (
                 parse_rfc3339(value, allow_date=name == "expires_at")
-                if name in DATETIME_FIELDS
+                if name in DATETIME_FIELDS and isinstance(value, str)
                 else None
             )
             record[name] = format_datetime(parsed) if parsed else value

@@ -75,7 +75,7 @@ class FaultSpec(_Input):
     """Answer only after this many seconds."""
     times: int | None = Field(default=1, ge=1)
     """How many matching requests fail; null: until cleared."""
-    retry_after: float | str | None = None
+    retry_after: int | float | str | None = None
     """`Retry-After` value sent with `status`."""
     method: str | None = None
     """Only requests of this HTTP method."""

@@ -27,7 +27,7 @@ import socket
 import socketserver
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -163,10 +163,12 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = f"edm-fake/{__version__}"
     disable_nagle_algorithm = True
 
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # http.server dispatches to `do_<METHOD>`: every method goes to the fake, which answers
+        # 405 with `Allow` for the ones a route lacks (http.server alone would say 501).
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def _serve(self) -> None:
         try:
