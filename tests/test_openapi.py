@@ -73,6 +73,12 @@ def test_the_document_is_served_without_a_token_with_this_servers_url(
     ]
 
 
+def test_the_document_served_is_the_one_the_server_object_returns(
+    server: FakeServer, http: httpx.Client
+) -> None:
+    assert http.get(OPENAPI_PATH).json() == server.openapi_document()
+
+
 def test_the_document_refuses_other_methods_with_allow(http: httpx.Client) -> None:
     response = http.post(OPENAPI_PATH, content=b"{}")
 

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from edm_client.testing import FakeServer
-from edm_client.testing._openapi import openapi_document
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +32,7 @@ def auth(served: tuple[FakeServer, str]) -> dict[str, str]:
 
 
 # The document the fake serves (a test in test_openapi.py checks they are the same).
-schema = schemathesis.openapi.from_dict(openapi_document())
+schema = schemathesis.openapi.from_dict(FakeServer().openapi_document())
 
 
 @schemathesis.check

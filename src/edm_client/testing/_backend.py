@@ -32,7 +32,6 @@ from edm_client._rules import (
     parse_rfc3339,
 )
 from edm_client.testing import _jwt
-from edm_client.testing._openapi import openapi_json
 
 COLLECTION_PATH = "/api/v1/performance/learning-records"
 _COLLECTION_SEGMENTS = ("api", "v1", "performance", "learning-records")
@@ -122,12 +121,14 @@ class Backend:
             unquote(s) for s in request.url.raw_path.split(b"?")[0].decode().split("/")[1:]
         )
         if segments == _OPENAPI_SEGMENTS:
-            _allow(request, "GET")
+            require_method(request.method, "GET")
+            from edm_client.testing._openapi import openapi_json  # it imports this module
+
             server_url = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
             return 200, openapi_json(server_url), {}
         if segments[: len(_COLLECTION_SEGMENTS)] != _COLLECTION_SEGMENTS or len(segments) > 5:
             raise Problem(404, "Not found", f"no route for {request.url.path}")
-        _allow(request, "GET" if len(segments) == 5 else "GET, POST")
+        require_method(request.method, "GET" if len(segments) == 5 else "GET, POST")
         caller = self._authenticate(request)
         if len(segments) == 5:
             return 200, self._get(caller, segments[4]), {}
@@ -350,14 +351,14 @@ def _decode_cursor(cursor: str, fingerprint: str) -> str:
     return after
 
 
-def _allow(request: httpx.Request, methods: str) -> None:
-    """Refuse a method the route does not have, with the `Allow` header RFC 9110 asks for."""
-    if request.method not in methods.split(", "):
+def require_method(method: str, allowed: str) -> None:
+    """Refuse a method the route lacks (405), with the `Allow` header RFC 9110 asks for."""
+    if method not in allowed.split(", "):
         raise Problem(
             405,
             "Method not allowed",
-            f"{request.method} is not supported here; use {methods}",
-            headers={"Allow": methods},
+            f"{method} is not supported here; use {allowed}",
+            headers={"Allow": allowed},
         )
 
 

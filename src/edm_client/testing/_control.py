@@ -26,7 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ulid import ULID
 
 from edm_client._rules import FieldError
-from edm_client.testing._backend import Problem, problem_response, validation_problem
+from edm_client.testing._backend import (
+    Problem,
+    problem_response,
+    require_method,
+    validation_problem,
+)
 from edm_client.testing._openapi import OPENAPI_PATH
 
 if TYPE_CHECKING:
@@ -128,18 +133,18 @@ def _route(fake: FakeServer, request: httpx.Request) -> tuple[int, Any]:
     segments = [unquote(s) for s in path.split("/")[2:]]
     method = request.method
     if not segments:
-        _allow(method, "GET")
+        require_method(method, "GET")
         return 200, _index(fake)
     match segments:
         case ["reset"]:
-            _allow(method, "POST")
+            require_method(method, "POST")
             fake.reset()
             return 200, {"reset": True}
         case ["records"]:
-            _allow(method, "GET")
+            require_method(method, "GET")
             return 200, {"data": _stored(fake)}
         case ["records", record_id, "soft-delete"]:
-            _allow(method, "POST")
+            require_method(method, "POST")
             spec = _parse(SoftDeleteSpec, request)
             try:
                 fake.soft_delete(record_id, by=spec.by or fake.demo_person_id)
@@ -147,31 +152,21 @@ def _route(fake: FakeServer, request: httpx.Request) -> tuple[int, Any]:
                 raise Problem(404, "Not found", f"no learning record {record_id!r}") from None
             return 200, _stored(fake, [record_id])[0]
         case ["seed-demo-data"]:
-            _allow(method, "POST")
+            require_method(method, "POST")
             return 200, {"data": _stored(fake, [r.id for r in fake.seed_demo_data()])}
         case ["tokens"]:
-            _allow(method, "POST")
+            require_method(method, "POST")
             return 201, _token(fake, _parse(TokenSpec, request))
         case ["faults"]:
-            _allow(method, "POST, DELETE")
+            require_method(method, "POST, DELETE")
             if method == "DELETE":
                 fake.clear_faults()
                 return 200, {"cleared": True}
             return 201, {"fault": _inject(fake, _parse(FaultSpec, request))}
         case ["requests"]:
-            _allow(method, "GET")
+            require_method(method, "GET")
             return 200, {"data": [_describe(r) for r in fake.requests]}
     raise Problem(404, "Not found", f"no control route {request.url.path}; see GET /_fake/")
-
-
-def _allow(method: str, methods: str) -> None:
-    if method not in methods.split(", "):
-        raise Problem(
-            405,
-            "Method not allowed",
-            f"{method} is not supported here; use {methods}",
-            headers={"Allow": methods},
-        )
 
 
 def _parse(model: type[_In], request: httpx.Request) -> _In:

@@ -25,6 +25,7 @@ from edm_client.testing._backend import (
     problem_response,
 )
 from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_RECORDS
+from edm_client.testing._openapi import openapi_document
 from edm_client.types import LearningRecord
 
 __all__ = ["FakeServer"]
@@ -162,6 +163,10 @@ class FakeServer:
             finally:
                 self._served_urls.remove(url)
                 self.base_url = self._served_urls[-1] if self._served_urls else previous
+
+    def openapi_document(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of the contract, as served at `/api/v1/openapi.json`."""
+        return openapi_document(self.base_url)
 
     def seed_demo_data(self) -> list[LearningRecord]:
         """Store a few realistic records of the demo tenant (once: seeding again is a no-op).

@@ -29,13 +29,12 @@ from edm_client._rules import (
     WRITABLE_FIELDS,
 )
 from edm_client._version import __version__
+from edm_client.testing._backend import _LIST_PARAMS, COLLECTION_PATH, PROBLEM_JSON
 from edm_client.types import LearningRecord
 
 __all__ = ["OPENAPI_PATH", "openapi_document", "openapi_json"]
 
 OPENAPI_PATH = "/api/v1/openapi.json"
-COLLECTION_PATH = "/api/v1/performance/learning-records"
-PROBLEM_JSON = "application/problem+json"
 
 _REF = "#/components/schemas/{model}"
 # A string the rules accept: not blank (after stripping whitespace) and without NUL characters.
@@ -204,15 +203,11 @@ def _anchored(pattern: Any) -> str:
 
 
 def _list_operation() -> dict[str, Any]:
-    filters = ("person_id", "provider", "passed", "linked_cohort_id", "linked_assessment_id")
     return {
         "operationId": "listLearningRecords",
         "tags": ["learning-records"],
         "summary": "List learning records, oldest first, a page at a time",
-        "parameters": [
-            {"$ref": f"#/components/parameters/{name}"}
-            for name in ("limit", "cursor", *filters, "include_deleted")
-        ],
+        "parameters": [{"$ref": f"#/components/parameters/{name}"} for name in _LIST_PARAMS],
         "responses": {
             "200": _json_response("A page of records.", "LearningRecordPage"),
             **_error_refs(400, 401, 403, 422),
