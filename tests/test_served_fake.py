@@ -433,3 +433,44 @@ async def test_an_async_client_given_the_served_url_works_too(fake: FakeServer, 
         page = await client.performance.learning_records.list()
 
     assert page.data == []
+
+
+# -- the Python side of demo data, and regressions the fuzzer found ------------------------
+
+
+def test_seed_demo_data_stores_valid_demo_tenant_records_once(fake: FakeServer) -> None:
+    seeded = fake.seed_demo_data()
+    again = fake.seed_demo_data()
+
+    assert again == seeded
+    assert fake.records() == seeded
+    assert {r.tenant_id for r in seeded} == {fake.demo_tenant_id}
+    assert fake.demo_person_id in {r.person_id for r in seeded}
+
+
+def _raw(server: FakeServer) -> httpx.Client:
+    served = server.base_url.startswith("http://")
+    return httpx.Client(
+        base_url=server.base_url,
+        transport=None if served else server.transport,
+        headers=_auth(server),
+    )
+
+
+def test_a_create_body_with_null_optional_fields_is_stored(server: FakeServer) -> None:
+    body = {"person_id": "p1", "title": "Nulls", "completed_at": None, "expires_at": None}
+
+    with _raw(server) as http:
+        response = http.post(COLLECTION, json=body)
+
+    assert response.status_code == 201
+    assert response.json()["completed_at"] is None
+
+
+@pytest.mark.parametrize("limit", ["\N{SUPERSCRIPT TWO}", "\N{ARABIC-INDIC DIGIT FIVE}", "+5"])
+def test_a_non_ascii_digit_limit_is_a_422_not_a_crash(server: FakeServer, limit: str) -> None:
+    with _raw(server) as http:
+        response = http.get(COLLECTION, params={"limit": limit})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "limit"
