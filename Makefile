@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PY_PATHS := src tests examples scripts $(wildcard benchmarks)
 
-.PHONY: quickstart check lint typecheck test bench install clean
+.PHONY: quickstart check lint typecheck test bench install docs dist release-check clean clean-notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,16 +21,46 @@ quickstart: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/ruff check $(PY_PATHS)
+	$(BIN)/ruff format --check $(PY_PATHS)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src examples
+	$(BIN)/mypy --strict src examples scripts
 
 test: $(STAMP)
 	$(BIN)/pytest
 
-check: lint typecheck test
+# The docs site into site/; --strict turns a broken link, page or API reference into a failure.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# A wheel and an sdist in an emptied dist/ (the wheel is built from the sdist), twine-checked.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+# What users get from `pip install`: contents, metadata, and a fresh venv running the quickstart.
+release-check: dist
+	$(BIN)/python scripts/check_dist.py dist
+
+check: lint typecheck test docs release-check
+
+# Clear outputs and execution counts of the example notebooks (commit them without outputs;
+# tests/test_notebooks.py checks).
+define CLEAR_NOTEBOOKS
+import sys, nbformat
+for path in sys.argv[1:]:
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(notebook, path)
+endef
+export CLEAR_NOTEBOOKS
+
+clean-notebooks: $(STAMP)
+	$(BIN)/python -c "$$CLEAR_NOTEBOOKS" examples/notebooks/*.ipynb
 
 clean:
-	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) dist build site .mypy_cache .ruff_cache .pytest_cache

@@ -474,3 +474,10 @@ def test_a_non_ascii_digit_limit_is_a_422_not_a_crash(server: FakeServer, limit:
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "limit"
+
+
+def test_the_pytest_plugins_network_guard_lets_the_served_fake_through(
+    edm_fake: FakeServer,
+) -> None:
+    with edm_fake.serve(), edm_fake.client() as client:
+        assert client.performance.learning_records.list().data == []

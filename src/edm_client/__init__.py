@@ -1,9 +1,11 @@
 """edm-client: the typed Python SDK for the EDM API.
 
+```python
 from edm_client import Client
 client = Client()  # EDM_API_KEY and EDM_BASE_URL from the environment
 for record in client.performance.learning_records.list(person_id=pid):
     print(record.title, record.expires_at)
+```
 """
 
 from edm_client._base_client import DEFAULT_TIMEOUT, InsecureTransportWarning

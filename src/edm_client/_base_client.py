@@ -24,7 +24,12 @@ from typing import Any, Final, TypeAlias, TypeVar
 import httpx
 from typing_extensions import Self
 
-from edm_client._exceptions import APIConnectionError, APITimeoutError, EDMError
+from edm_client._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    EDMError,
+    InvalidRequestError,
+)
 from edm_client._logging import logger
 from edm_client._response import APIResponse, request_id_of, status_error
 from edm_client._retry import RetryEvent, RetryPolicy
@@ -76,6 +81,11 @@ class RequestOptions:
     extra_headers: Mapping[str, str] | None = None
     idempotency_key: str | None = None
 
+    def __post_init__(self) -> None:
+        problem = _headers_problem(self.extra_headers)
+        if problem:
+            raise InvalidRequestError(f"extra_headers: {problem}", param="extra_headers")
+
 
 class _BaseClient:
     _http: httpx.Client | httpx.AsyncClient
@@ -108,11 +118,9 @@ class _BaseClient:
         assert base_url is not None
         if isinstance(api_key, str):
             api_key = api_key.strip()
-            if not api_key or any(c in api_key for c in "\r\n\x00"):
-                raise EDMError(
-                    "api_key is empty or contains line breaks; pass the token itself "
-                    f"(or set {API_KEY_ENV})."
-                )
+            problem = _token_problem(api_key)
+            if problem:
+                raise EDMError(f"api_key {problem}; pass the token itself (or set {API_KEY_ENV}).")
         elif not callable(api_key):
             raise EDMError("api_key must be a token string or a callable that returns one.")
 
@@ -123,6 +131,9 @@ class _BaseClient:
             policy = RetryPolicy(**{**_policy_fields(policy), "max_retries": max_retries})
         self.retry_policy = policy
         self._api_key = api_key
+        problem = _headers_problem(default_headers)
+        if problem:
+            raise EDMError(f"default_headers: {problem}")
         self._default_headers = dict(default_headers or {})
         self._headers = {
             "Accept": "application/json",
@@ -170,6 +181,12 @@ class _BaseClient:
 
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """Run one call to completion: yields steps for the driver, returns the result."""
+        if self._http.is_closed:
+            raise EDMError(
+                f"This {type(self).__name__} is closed (by close() or the end of its `with` "
+                "block), and so are its with_options() copies, which share its connections; "
+                "create a new client."
+            )
         raw = raw_response_mode.get()
         policy = self.retry_policy
         provider = None if isinstance(self._api_key, str) else self._api_key
@@ -249,6 +266,8 @@ class SyncAPIClient(_BaseClient):
     def _fetch_token(self) -> str:
         token = self._api_key()  # type: ignore[operator]
         if inspect.isawaitable(token):
+            if inspect.iscoroutine(token):
+                token.close()  # never awaited here; closing avoids a "never awaited" warning
             raise EDMError("api_key returned an awaitable; async token providers need AsyncClient.")
         return _checked_token(token)
 
@@ -342,6 +361,11 @@ def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
         url = httpx.URL(str(base_url).strip())
     except httpx.InvalidURL as exc:
         raise EDMError(f"base_url {str(base_url)!r} is not a valid URL: {exc}") from None
+    if url.userinfo:
+        # Credentials in the URL would show up in every repr, log line and error message.
+        raise EDMError(
+            "base_url must not contain a user name or password; pass the token as api_key."
+        )
     if url.scheme not in ("http", "https") or not url.host:
         raise EDMError(
             f"base_url {str(base_url)!r} must be an http:// or https:// URL with a host, "
@@ -373,7 +397,49 @@ def _is_loopback(host: str) -> bool:
 def _checked_token(token: object) -> str:
     if not isinstance(token, str) or not token.strip():
         raise EDMError(f"api_key callable returned {type(token).__name__}, not a token string.")
-    return token.strip()
+    token = token.strip()
+    problem = _token_problem(token)
+    if problem:
+        raise EDMError(f"The token the api_key callable returned {problem}.")
+    return token
+
+
+def _headers_problem(headers: Mapping[Any, Any] | None) -> str | None:
+    """Why `headers` cannot be sent, without showing any value (it may be a secret)."""
+    for name, value in (headers or {}).items():
+        if (
+            not isinstance(name, str)
+            or not name
+            or any(not 33 <= ord(c) < 127 or c == ":" for c in name)
+        ):
+            return f"{name!r} is not a valid HTTP header name"
+        if not isinstance(value, str):
+            return f"the value of {name} must be a str, not {type(value).__name__}"
+        odd = _odd_character(value)
+        if odd:
+            return f"the value of {name} contains {odd}; header values are printable ASCII"
+    return None
+
+
+def _odd_character(text: str) -> str | None:
+    """The first character of `text` that is not printable ASCII, as `U+XXXX`."""
+    odd = next((c for c in text if not 32 <= ord(c) < 127), None)
+    return None if odd is None else f"U+{ord(odd):04X}"
+
+
+def _token_problem(token: str) -> str | None:
+    """Why `token` cannot go in an Authorization header, without showing the token."""
+    if not token:
+        return "is empty"
+    if any(c in token for c in "\r\n\x00"):
+        return "contains line breaks"
+    odd = _odd_character(token)
+    if odd:
+        return (
+            f"contains the character {odd}, which a token never has; "
+            "was a quote or an ellipsis copied along with it?"
+        )
+    return None
 
 
 def _policy_fields(policy: RetryPolicy) -> dict[str, Any]:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 import pydantic
 from typing_extensions import NotRequired, TypedDict
 
-from edm_client._display import models_html
+from edm_client._dataframe import FrameBuilder, require_pandas
+from edm_client._display import models_html, models_text
 from edm_client._exceptions import APIResponseValidationError, EDMError
-from edm_client._response import parse_json, request_id_of
+from edm_client._response import decode_body, parse_json, request_id_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["AsyncCursorPage", "AsyncPaginator", "CursorPage"]
 
@@ -72,7 +76,7 @@ class _BasePage(Generic[T]):
                 f"The server sent next_cursor {cursor!r} again after it was already used; "
                 "stopping here instead of fetching the same pages forever.",
                 response=self.http_response,
-                body=self.next_cursor,
+                body=decode_body(self.http_response),
                 request_id=self.request_id,
             )
         return cursor
@@ -86,14 +90,21 @@ class _BasePage(Generic[T]):
             f" next_cursor={self.next_cursor!r}>"
         )
 
+    def __str__(self) -> str:
+        return models_text(self.data, item=self._item, caption=self._caption())
+
     def _repr_html_(self) -> str:
-        columns = [n for n in self._item.model_fields if n not in _HIDDEN_COLUMNS]
+        return models_html(self.data, item=self._item, caption=self._caption())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython in a terminal: the text table rather than the one-line repr.
+        printer.text(repr(self) if cycle else str(self))
+
+    def _caption(self) -> str:
+        count = len(self.data)
+        what = f"{count} {self._item.__name__} record{'' if count == 1 else 's'} on this page"
         more = "more pages follow" if self.has_next_page() else "last page"
-        caption = f"{self._item.__name__}: {len(self.data)} on this page, {more}"
-        return models_html(self.data, caption=caption, columns=columns)
-
-
-_HIDDEN_COLUMNS = frozenset({"tenant_id", "app_id", "updated_by", "deleted_by", "schema_version"})
+        return f"{type(self).__name__}: {what}, {more}"
 
 
 class CursorPage(_BasePage[T]):
@@ -118,6 +129,18 @@ class CursorPage(_BasePage[T]):
     def __iter__(self) -> Iterator[T]:
         for page in self.iter_pages():
             yield from page.data
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Every record of this and all later pages as a `pandas.DataFrame`.
+
+        One column per field (fields newer than this SDK included), in field order: datetimes
+        as `datetime64[us, UTC]`, text as `string`, optional numbers and booleans as the
+        nullable `Float64`, `Int64` and `boolean`. Needs `pip install 'edm-client[pandas]'`.
+        """
+        builder = FrameBuilder(self._item)
+        for page in self.iter_pages():
+            builder.add(page.data)
+        return builder.build()
 
 
 class AsyncCursorPage(_BasePage[T]):
@@ -144,6 +167,14 @@ class AsyncCursorPage(_BasePage[T]):
             for item in page.data:
                 yield item
 
+    async def to_pandas(self) -> pd.DataFrame:
+        """Every record of this and all later pages as a `pandas.DataFrame` (see
+        `CursorPage.to_pandas`). Needs `pip install 'edm-client[pandas]'`."""
+        builder = FrameBuilder(self._item)
+        async for page in self.iter_pages():
+            builder.add(page.data)
+        return builder.build()
+
 
 class AsyncPaginator(Generic[T]):
     """What async `list()` returns: `await` it for the first page, or `async for` every record."""
@@ -158,3 +189,17 @@ class AsyncPaginator(Generic[T]):
         page = await self._first_page()
         async for item in page:
             yield item
+
+    async def to_pandas(self) -> pd.DataFrame:
+        """Every matching record as a `pandas.DataFrame`: `await client...list().to_pandas()`.
+
+        The columns and dtypes are those of `CursorPage.to_pandas`. Needs
+        `pip install 'edm-client[pandas]'`; without it this raises `ImportError` before any
+        request is sent.
+        """
+        require_pandas()
+        page = await self._first_page()
+        return await page.to_pandas()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: await it for the first page, or `async for` every record>"

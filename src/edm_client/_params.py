@@ -15,13 +15,15 @@ from typing import Any, TypeAlias
 from urllib.parse import quote
 
 from edm_client._exceptions import InvalidRequestError
-from edm_client._rules import FieldError
+from edm_client._rules import FieldError, is_utf8_text
 
 __all__ = [
     "DateTimeInput",
     "IdInput",
     "check_body",
     "encode_body",
+    "filter_id",
+    "filter_str",
     "id_value",
     "path_segment",
     "query_bool",
@@ -53,7 +55,7 @@ def id_value(name: str, value: IdInput) -> str:
         return str(value)
     if not isinstance(value, str):
         raise _type_error(name, "a str or uuid.UUID", value)
-    return value
+    return _unicode_text(name, value)
 
 
 def path_segment(name: str, value: IdInput) -> str:
@@ -64,16 +66,41 @@ def path_segment(name: str, value: IdInput) -> str:
     return quote(text, safe="")
 
 
+def filter_id(name: str, value: IdInput) -> str:
+    """An id to filter a listing by; a blank one is refused (it would match nothing)."""
+    return _not_blank(name, id_value(name, value))
+
+
+def filter_str(name: str, value: str) -> str:
+    """A text value to filter a listing by; a blank one is refused."""
+    return _not_blank(name, wire_str(name, value))
+
+
+def _not_blank(name: str, text: str) -> str:
+    if not text.strip():
+        raise InvalidRequestError(f"{name} must not be blank, not {text!r}", param=name)
+    return text
+
+
 def wire_str(name: str, value: str) -> str:
     if not isinstance(value, str):
         raise _type_error(name, "a str", value)
-    return value
+    return _unicode_text(name, value)
+
+
+def _unicode_text(name: str, text: str) -> str:
+    """`text`, refused when UTF-8 cannot carry it (a lone surrogate, e.g. from bad decoding)."""
+    if not is_utf8_text(text):
+        raise InvalidRequestError(
+            f"{name} is not valid Unicode text: it contains a lone surrogate", param=name
+        )
+    return text
 
 
 def wire_number(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _type_error(name, "a number", value)
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):  # ints are finite, even huge ones
         raise InvalidRequestError(f"{name} must be a finite number, not {value!r}", param=name)
     return value
 
@@ -109,7 +136,7 @@ def wire_datetime(name: str, value: DateTimeInput) -> str:
     if isinstance(value, date):
         return f"{value.isoformat()}T00:00:00Z"
     if isinstance(value, str):
-        return value
+        return _unicode_text(name, value)
     raise _type_error(name, "an aware datetime, a date or an RFC 3339 string", value)
 
 

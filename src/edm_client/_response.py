@@ -29,6 +29,7 @@ T = TypeVar("T")
 
 REQUEST_ID_HEADER = "x-request-id"
 _MAX_TEXT_IN_MESSAGE = 200
+_MAX_TEXT_SCANNED = 64 * 1024  # a message needs the start of a body, not all of a huge one
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -59,7 +60,7 @@ def decode_body(response: httpx.Response) -> object:
         return ""
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python goes
         return response.text
 
 
@@ -87,6 +88,7 @@ def _server_message(body: object, response: httpx.Response) -> str:
                 return _clip(candidate)
         return _clip(f"the server sent {json.dumps(body)[:_MAX_TEXT_IN_MESSAGE]}")
     if isinstance(body, str):
+        body = body[:_MAX_TEXT_SCANNED]
         if not body.strip():
             return "the server sent an empty body"
         if "html" in response.headers.get("content-type", "") or body.lstrip().startswith("<"):
@@ -104,7 +106,7 @@ def _nested_message(error: object) -> object:
 
 
 def _clip(text: str) -> str:
-    text = _WHITESPACE.sub(" ", text).strip()
+    text = _WHITESPACE.sub(" ", text[:_MAX_TEXT_SCANNED]).strip()
     if len(text) > _MAX_TEXT_IN_MESSAGE:
         text = text[: _MAX_TEXT_IN_MESSAGE - 1] + "…"
     return text

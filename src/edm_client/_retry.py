@@ -8,10 +8,11 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timezone
 
 import httpx
 
-from edm_client._exceptions import APIConnectionError
+from edm_client._exceptions import APIConnectionError, InvalidRequestError
 
 __all__ = ["RetryEvent", "RetryPolicy"]
 
@@ -56,9 +57,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
-            raise ValueError("max_retries must be 0 or more")
+            raise InvalidRequestError("max_retries must be 0 or more", param="max_retries")
         if not 0 <= self.jitter <= 1:
-            raise ValueError("jitter must be between 0 and 1")
+            raise InvalidRequestError("jitter must be between 0 and 1", param="jitter")
         object.__setattr__(self, "statuses", frozenset(self.statuses))
 
     def should_retry(self, response: httpx.Response) -> bool:
@@ -85,6 +86,8 @@ def parse_retry_after(value: str | None) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             return None
+        if when.tzinfo is None:  # asctime dates and "-0000" carry no zone; HTTP dates are GMT
+            when = when.replace(tzinfo=timezone.utc)
         seconds = when.timestamp() - time.time()
     if math.isnan(seconds):
         return None

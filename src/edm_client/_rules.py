@@ -66,11 +66,13 @@ _MAX_LENGTHS = {
     "linked_assessment_id": MAX_ID_LENGTH,
 }
 
+# re.ASCII: `\d` must not match other scripts' digits (fullwidth or Arabic-Indic ones).
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,
 )
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,15 @@ def parse_rfc3339(value: str, *, allow_date: bool = False) -> datetime | None:
         return None
 
 
+def is_utf8_text(value: str) -> bool:
+    """False when UTF-8 cannot carry `value` (it holds a lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_create_body(body: Mapping[str, object]) -> list[FieldError]:
     """Every rule of the contract that `body` (decoded JSON) breaks, in field order."""
     errors: list[FieldError] = []
@@ -137,7 +148,7 @@ def _check_field(name: str, value: object) -> tuple[str, str] | None:
     if name == "score":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return "invalid_type", "must be a number"
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # huge ints overflow isfinite
             return "invalid_number", "must be a finite number"
         if not MIN_SCORE <= value <= MAX_SCORE:
             return "out_of_range", f"must be between {MIN_SCORE:g} and {MAX_SCORE:g}"
@@ -162,6 +173,8 @@ def _check_field(name: str, value: object) -> tuple[str, str] | None:
         return "blank", "must not be blank"
     if "\x00" in value:
         return "invalid_character", "must not contain NUL characters"
+    if not is_utf8_text(value):
+        return "invalid_character", "must not contain lone surrogates"
     limit = _MAX_LENGTHS.get(name)
     if limit is not None and len(value) > limit:
         return "too_long", f"must be at most {limit} characters"

@@ -196,7 +196,7 @@ class Backend:
                 value = _BOOL_QUERY.get(value)
                 if value is None:
                     errors.append(FieldError(name, "invalid_type", "must be true or false"))
-            elif not value:
+            elif not value.strip():
                 errors.append(FieldError(name, "blank", "must not be blank"))
             filters[name] = value
         include_deleted = _BOOL_QUERY.get(query.get("include_deleted", "false"), False)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from ulid import ULID
@@ -27,6 +27,9 @@ from edm_client.testing._backend import (
 from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_RECORDS
 from edm_client.testing._openapi import openapi_document
 from edm_client.types import LearningRecord
+
+if TYPE_CHECKING:
+    from edm_client.testing._mock import FakeMock
 
 __all__ = ["FakeServer"]
 
@@ -154,8 +157,9 @@ class FakeServer:
         exit, every connection is closed and every server thread has ended.
         """
         from edm_client.testing._http_server import running_server
+        from edm_client.testing._network_guard import fake_served_at
 
-        with running_server(self, host, port) as url:
+        with running_server(self, host, port) as url, fake_served_at(url):
             self._served_urls.append(url)
             previous, self.base_url = self.base_url, url
             try:
@@ -191,6 +195,35 @@ class FakeServer:
                 raise RuntimeError(f"seeding demo record {number} failed: {response.text}")
             seeded.append(LearningRecord.model_validate_json(response.content))
         return seeded
+
+    def mock(
+        self,
+        base_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        tenant_id: str = DEMO_TENANT_ID,
+        person_id: str = DEMO_PERSON_ID,
+        app_id: str | None = None,
+    ) -> FakeMock:
+        """Route every httpx request to `base_url` (default: this server's), from any client,
+        sync or async, into this server while the returned context manager is active.
+
+        Code that builds its own `Client()` from `EDM_BASE_URL` / `EDM_API_KEY` is tested
+        unchanged. `api_key` is a static key the fake then accepts as the caller `tenant_id` /
+        `person_id` / `app_id` (e.g. the one your test settings already set); without it the
+        mock mints a token for that caller, as `.api_key` (and in `.environ`). Needs respx:
+        `pip install 'edm-client[testing]'`.
+        """
+        from edm_client.testing._mock import FakeMock
+
+        return FakeMock(
+            self,
+            base_url or self.base_url,
+            api_key=api_key,
+            tenant_id=tenant_id,
+            person_id=person_id,
+            app_id=app_id,
+        )
 
     # -- inspection and control ---------------------------------------------------------
 

@@ -16,6 +16,8 @@ from edm_client._params import (
     check_body,
     compact,
     encode_body,
+    filter_id,
+    filter_str,
     id_value,
     path_segment,
     query_bool,
@@ -57,11 +59,11 @@ _CREATE_FIELDS: dict[str, _Converter] = {
     "source_type": wire_enum,
 }
 _LIST_PARAMS: dict[str, _Converter] = {
-    "person_id": id_value,
-    "provider": wire_str,
+    "person_id": filter_id,
+    "provider": filter_str,
     "passed": query_bool,
-    "linked_cohort_id": id_value,
-    "linked_assessment_id": id_value,
+    "linked_cohort_id": filter_id,
+    "linked_assessment_id": filter_id,
     "limit": lambda name, value: str(_page_limit(value)),
     "cursor": wire_str,
 }

@@ -1,0 +1,239 @@
+"""The public surface: `__all__` says exactly what is importable, and sync/async agree."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+import inspect
+import re
+import types
+import uuid
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+import edm_client
+import edm_client.testing
+import edm_client.types
+from _helpers import WRITABLE_FIELDS, Api, json_response, make_client, record_json
+from edm_client import AsyncClient, Client
+from edm_client.resources.performance.learning_records import AsyncLearningRecords, LearningRecords
+from edm_client.types import LearningRecord
+
+PUBLIC_MODULES = [edm_client, edm_client.types, edm_client.testing]
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """The order ruff (RUF022) keeps `__all__` in: CONSTANTS, then Classes, then the rest."""
+    if name.isupper():
+        return 0, name
+    return (1 if name[0].isupper() else 2), name
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES, ids=lambda m: m.__name__)
+def test_all_is_sorted_and_every_name_in_it_is_importable(module: types.ModuleType) -> None:
+    names = module.__all__
+
+    assert sorted(names, key=_isort_key) == names
+    assert len(set(names)) == len(names)
+    for name in names:
+        assert getattr(importlib.import_module(module.__name__), name) is not None
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES, ids=lambda m: m.__name__)
+def test_every_public_name_of_the_package_is_in_all(module: types.ModuleType) -> None:
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+
+    assert public - {"annotations"} <= set(module.__all__)
+
+
+def test_star_import_gives_exactly_all() -> None:
+    namespace: dict[str, Any] = {}
+    exec("from edm_client import *", namespace)
+
+    assert set(namespace) - {"__builtins__"} == set(edm_client.__all__)
+
+
+def test_the_promised_names_are_exported() -> None:
+    promised = {
+        "Client",
+        "AsyncClient",
+        "EDMError",
+        "InvalidRequestError",
+        "APIError",
+        "APIConnectionError",
+        "APITimeoutError",
+        "APIResponseValidationError",
+        "APIStatusError",
+        "BadRequestError",
+        "AuthenticationError",
+        "PermissionDeniedError",
+        "NotFoundError",
+        "ConflictError",
+        "UnprocessableEntityError",
+        "RateLimitError",
+        "InternalServerError",
+        "RetryPolicy",
+        "__version__",
+    }
+
+    assert promised <= set(edm_client.__all__)
+    assert {"LearningRecord", "SourceType"} <= set(edm_client.types.__all__)
+    assert "FakeServer" in edm_client.testing.__all__
+
+
+def test_the_version_is_a_version_string() -> None:
+    assert re.fullmatch(r"\d+\.\d+\.\d+([a-z0-9.+-]*)?", edm_client.__version__)
+
+
+def _public_methods(cls: type) -> set[str]:
+    return {name for name in vars(cls) if not name.startswith("_")}
+
+
+def test_sync_and_async_resources_have_the_same_methods() -> None:
+    assert _public_methods(LearningRecords) == _public_methods(AsyncLearningRecords)
+    assert {"create", "get", "list", "with_raw_response"} <= _public_methods(LearningRecords)
+
+
+@pytest.mark.parametrize("name", ["create", "get", "list"])
+def test_sync_and_async_resource_signatures_are_equal(name: str) -> None:
+    sync = inspect.signature(getattr(LearningRecords, name))
+    asynchronous = inspect.signature(getattr(AsyncLearningRecords, name))
+
+    assert sync.parameters == asynchronous.parameters
+    assert inspect.iscoroutinefunction(getattr(AsyncLearningRecords, name)) == (name != "list")
+
+
+@pytest.mark.parametrize("name", ["create", "get"])
+def test_sync_and_async_resource_methods_return_the_same_type(name: str) -> None:
+    sync = inspect.signature(getattr(LearningRecords, name), eval_str=True)
+    asynchronous = inspect.signature(getattr(AsyncLearningRecords, name), eval_str=True)
+
+    assert sync.return_annotation is asynchronous.return_annotation is LearningRecord
+
+
+def test_create_has_the_promised_keyword_only_parameters() -> None:
+    parameters = inspect.signature(LearningRecords.create).parameters
+
+    assert list(parameters)[1:] == [
+        *WRITABLE_FIELDS,
+        "idempotency_key",
+        "timeout",
+        "extra_headers",
+    ]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(parameters.values())[1:])
+    assert [n for n, p in parameters.items() if p.default is inspect.Parameter.empty] == [
+        "self",
+        "person_id",
+        "title",
+    ]
+
+
+def test_list_has_the_promised_parameters() -> None:
+    parameters = inspect.signature(LearningRecords.list).parameters
+
+    assert list(parameters)[1:] == [
+        "person_id",
+        "provider",
+        "passed",
+        "linked_cohort_id",
+        "linked_assessment_id",
+        "include_deleted",
+        "limit",
+        "cursor",
+        "timeout",
+        "extra_headers",
+    ]
+    assert parameters["include_deleted"].default is False
+
+
+def test_get_takes_the_id_positionally() -> None:
+    parameters = inspect.signature(LearningRecords.get).parameters
+
+    assert parameters["record_id"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert list(parameters)[2:] == ["timeout", "extra_headers"]
+
+
+@pytest.mark.parametrize("name", ["create", "get", "list"])
+def test_sync_and_async_resource_docstrings_agree_on_arguments(name: str) -> None:
+    sync_doc = inspect.getdoc(getattr(LearningRecords, name)) or ""
+    async_doc = inspect.getdoc(getattr(AsyncLearningRecords, name)) or ""
+
+    assert sync_doc
+    assert async_doc
+    if name != "list":
+        assert sync_doc == async_doc
+
+
+def test_client_and_async_client_take_the_same_arguments() -> None:
+    sync = inspect.signature(Client.__init__).parameters
+    asynchronous = inspect.signature(AsyncClient.__init__).parameters
+
+    assert list(sync) == list(asynchronous)
+    assert list(sync)[1:7] == [
+        "api_key",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "default_headers",
+        "http_client",
+    ]
+    for name in sync:
+        if name != "http_client":
+            assert sync[name] == asynchronous[name]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(sync.values())[1:])
+
+
+def test_with_options_takes_the_same_arguments_on_both_clients() -> None:
+    sync = inspect.signature(Client.with_options).parameters
+    asynchronous = inspect.signature(AsyncClient.with_options).parameters
+
+    assert sync == asynchronous
+    assert {"timeout", "max_retries", "default_headers"} <= set(sync)
+
+
+def test_the_package_is_typed() -> None:
+    assert importlib.resources.files("edm_client").joinpath("py.typed").is_file()
+
+
+async def test_sync_and_async_send_identical_requests() -> None:
+    def capture(mode: str) -> tuple[Api, list[httpx.Request]]:
+        seen: list[httpx.Request] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            if request.method == "POST":
+                return json_response(201, record_json())
+            if request.url.path.endswith("learning-records"):
+                return json_response(200, {"data": [record_json()], "next_cursor": None})
+            return json_response(200, record_json())
+
+        return Api(make_client(mode, handler=handler, default_headers={"X-Team": "hr"})), seen
+
+    sent: dict[str, list[httpx.Request]] = {}
+    for mode in ("sync", "async"):
+        api, sent[mode] = capture(mode)
+        await api.create(
+            person_id=uuid.UUID(int=1),
+            title="CKA",
+            completed_at=date(2026, 3, 1),
+            score=90,
+            passed=True,
+            idempotency_key="same",
+            extra_headers={"X-Call": "1"},
+        )
+        await api.get("per_1/x", timeout=3.0)
+        await api.list(person_id="p1", passed=False, include_deleted=True, limit=5)
+
+    for sync, asynchronous in zip(sent["sync"], sent["async"], strict=True):
+        assert sync.method == asynchronous.method
+        assert sync.url == asynchronous.url
+        assert sync.content == asynchronous.content
+        assert dict(sync.headers) == dict(asynchronous.headers)
+        assert sync.extensions["timeout"] == asynchronous.extensions["timeout"]
