@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PY_PATHS := src tests examples scripts $(wildcard benchmarks)
 
-.PHONY: quickstart check lint typecheck test bench install docs dist release-check clean clean-notebooks
+.PHONY: quickstart check lint typecheck test storm bench install docs dist release-check clean clean-notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ typecheck: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The fault storms of docs/reliability.md with their numbers printed; SEED=n for another seed.
+storm: $(STAMP)
+	EDM_STORM_SEED=$(or $(SEED),7) $(BIN)/pytest tests/test_fault_storm.py -q -s -p no:cacheprovider
 
 # The docs site into site/; --strict turns a broken link, page or API reference into a failure.
 docs: $(STAMP)

@@ -8,14 +8,19 @@ async clients each drive it with their own I/O, so they cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import functools
 import inspect
 import ipaddress
 import logging
 import os
 import platform
+import ssl
+import sys
 import time
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -31,6 +36,7 @@ from edm_client._exceptions import (
     InvalidRequestError,
 )
 from edm_client._logging import logger
+from edm_client._params import check_timeout
 from edm_client._response import APIResponse, request_id_of, status_error
 from edm_client._retry import RetryEvent, RetryPolicy
 from edm_client._version import __version__
@@ -82,6 +88,7 @@ class RequestOptions:
     idempotency_key: str | None = None
 
     def __post_init__(self) -> None:
+        check_timeout(self.timeout)
         problem = _headers_problem(self.extra_headers)
         if problem:
             raise InvalidRequestError(f"extra_headers: {problem}", param="extra_headers")
@@ -89,6 +96,8 @@ class RequestOptions:
 
 class _BaseClient:
     _http: httpx.Client | httpx.AsyncClient
+    _pool_owner: _BaseClient | None = None
+    """For a `with_options` copy: the client whose pool it shares, kept alive with the copy."""
 
     def __init__(
         self,
@@ -239,8 +248,13 @@ class SyncAPIClient(_BaseClient):
         super().__init__(**kwargs)
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise EDMError("http_client must be an httpx.Client (use AsyncClient for async).")
-        self._http = http_client or httpx.Client(timeout=self.timeout)
+        self._http = http_client or httpx.Client(
+            timeout=self.timeout, verify=_default_ssl_context()
+        )
         self._owns_http = True
+        if http_client is None:
+            # The finalizer holds the pool, not the client, so the pool outlives the client.
+            weakref.finalize(self, _close_dropped_pool, self._http).atexit = False
 
     def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._attempts(options, parser)
@@ -301,8 +315,12 @@ class AsyncAPIClient(_BaseClient):
         super().__init__(**kwargs)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise EDMError("http_client must be an httpx.AsyncClient (use Client for sync).")
-        self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self.timeout, verify=_default_ssl_context()
+        )
         self._owns_http = True
+        if http_client is None:
+            weakref.finalize(self, _close_dropped_async_pool, self._http).atexit = False
 
     async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._attempts(options, parser)
@@ -356,6 +374,43 @@ class AsyncAPIClient(_BaseClient):
         await self.close()
 
 
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """The verifying TLS context every client makes for itself, built once: loading the CA
+    bundle takes ~20 ms, which each new client would otherwise pay."""
+    return httpx.create_ssl_context()
+
+
+def _close_dropped_pool(http: httpx.Client) -> None:
+    """A `Client` was garbage-collected unclosed: close its pool instead of leaving sockets."""
+    if not http.is_closed:
+        with contextlib.suppress(Exception):
+            http.close()
+
+
+def _close_dropped_async_pool(http: httpx.AsyncClient) -> None:
+    """An `AsyncClient` was garbage-collected unclosed. While an event loop runs (a notebook
+    cell, a request handler), its pool is closed on that loop, so no socket is left for the
+    collector to warn about and nothing touches a loop that is gone."""
+    if http.is_closed:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # no loop to close it on: the sockets go with the garbage, as in httpx
+    task = loop.create_task(_close_quietly(http))
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Task[None]] = set()
+
+
+async def _close_quietly(http: httpx.AsyncClient) -> None:
+    with contextlib.suppress(Exception):
+        await http.aclose()
+
+
 def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
     try:
         url = httpx.URL(str(base_url).strip())
@@ -376,9 +431,23 @@ def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
             f"base_url {str(url)!r} uses plain http:// to a host other than this machine: "
             "the API token would travel unencrypted. Use https://.",
             InsecureTransportWarning,
-            stacklevel=4,
+            stacklevel=_caller_stacklevel(),
         )
     return url
+
+
+def _caller_stacklevel() -> int:
+    """The `stacklevel` that makes a warning point at the first frame outside edm_client."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and _is_ours(frame.f_globals.get("__name__", "")):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _is_ours(module: str) -> bool:
+    return module == "edm_client" or module.startswith("edm_client.")
 
 
 class InsecureTransportWarning(UserWarning):
@@ -404,9 +473,13 @@ def _checked_token(token: object) -> str:
     return token
 
 
-def _headers_problem(headers: Mapping[Any, Any] | None) -> str | None:
+def _headers_problem(headers: object) -> str | None:
     """Why `headers` cannot be sent, without showing any value (it may be a secret)."""
-    for name, value in (headers or {}).items():
+    if headers is None:
+        return None
+    if not isinstance(headers, Mapping):
+        return f"must be a mapping of header names to values, not {type(headers).__name__}"
+    for name, value in headers.items():
         if (
             not isinstance(name, str)
             or not name

@@ -73,6 +73,7 @@ class Client(SyncAPIClient):
             http_client=self._http,
         )
         copy._owns_http = False
+        copy._pool_owner = self  # the pool is closed when its owner is dropped, not before
         return copy
 
     def __repr__(self) -> str:
@@ -125,6 +126,7 @@ class AsyncClient(AsyncAPIClient):
             http_client=self._http,
         )
         copy._owns_http = False
+        copy._pool_owner = self  # the pool is closed when its owner is dropped, not before
         return copy
 
     def __repr__(self) -> str:

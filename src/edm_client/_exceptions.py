@@ -16,7 +16,8 @@
             ├── RateLimitError                    429
             └── InternalServerError               500 and above
 
-Errors pickle and copy without the request's `Authorization` header.
+Errors pickle and copy without the request's `Authorization` header, and the token is
+scrubbed from messages and bodies even when a server echoes it back.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 _REDACTED = "[redacted]"
+_MIN_SECRET_LENGTH = 8
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _ENCODING_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 
@@ -58,7 +60,8 @@ class EDMError(Exception):
         self.message = message
 
     def __reduce__(self) -> tuple[Any, ...]:
-        state = {key: _redact(value) for key, value in self.__dict__.items()}
+        secrets = _secrets_of(getattr(self, "request", None))
+        state = {key: _redact(value, secrets) for key, value in self.__dict__.items()}
         return (_rebuild, (type(self), self.args, state))
 
 
@@ -86,9 +89,11 @@ class APIError(EDMError):
     body: object
 
     def __init__(self, message: str, *, request: httpx.Request | None, body: object = None) -> None:
-        super().__init__(message)
+        # A proxy or debug page may echo the request's headers back: keep the token out.
+        secrets = _secrets_of(request)
+        super().__init__(_scrub(message, secrets))
         self.request = request
-        self.body = body
+        self.body = _scrub(body, secrets)
 
 
 class APIConnectionError(APIError):
@@ -186,12 +191,41 @@ def _rebuild(cls: type[EDMError], args: tuple[Any, ...], state: dict[str, Any]) 
     return error
 
 
-def _redact(value: object) -> object:
+def _secrets_of(request: httpx.Request | None) -> list[str]:
+    """The credentials `request` carries (whole header values and the part after the scheme),
+    longest first. Fragments too short to be a credential are left alone, so that scrubbing
+    cannot mangle a message."""
+    if request is None:
+        return []
+    found: set[str] = set()
+    for name, value in request.headers.items():
+        if name.lower() in _SECRET_HEADERS:
+            found.add(value.strip())
+            found.add(value.partition(" ")[2].strip())
+    return sorted((s for s in found if len(s) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def _scrub(value: Any, secrets: list[str]) -> Any:
+    """`value` (text, or decoded JSON) with every secret replaced by `[redacted]`."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, _REDACTED)
+        return value
+    if isinstance(value, list):
+        return [_scrub(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {_scrub(k, secrets): _scrub(v, secrets) for k, v in value.items()}
+    return value
+
+
+def _redact(value: object, secrets: list[str]) -> object:
     if isinstance(value, httpx.Response):
-        return _redacted_response(value)
+        return _redacted_response(value, secrets)
     if isinstance(value, httpx.Request):
         return _redacted_request(value)
-    return value
+    return _scrub(value, secrets)
 
 
 def _redacted_request(request: httpx.Request) -> httpx.Request:
@@ -206,11 +240,13 @@ def _redacted_request(request: httpx.Request) -> httpx.Request:
     return httpx.Request(request.method, request.url, headers=headers, content=content)
 
 
-def _redacted_response(response: httpx.Response) -> httpx.Response:
+def _redacted_response(response: httpx.Response, secrets: list[str]) -> httpx.Response:
     try:
         content = response.content
     except httpx.ResponseNotRead:
         content = b""
+    for secret in secrets:
+        content = content.replace(secret.encode(), _REDACTED.encode())
     try:
         request: httpx.Request | None = _redacted_request(response.request)
     except RuntimeError:  # a Response built without a request

@@ -14,6 +14,8 @@ from enum import Enum
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
+import httpx
+
 from edm_client._exceptions import InvalidRequestError
 from edm_client._rules import FieldError, is_utf8_text
 
@@ -21,6 +23,7 @@ __all__ = [
     "DateTimeInput",
     "IdInput",
     "check_body",
+    "check_timeout",
     "encode_body",
     "filter_id",
     "filter_str",
@@ -163,3 +166,16 @@ def check_body(errors: list[FieldError]) -> None:
 
 def encode_body(body: Mapping[str, object]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def check_timeout(value: object) -> None:
+    """A per-call `timeout`: None, seconds (a number, 0 or more) or an `httpx.Timeout`."""
+    if value is None or isinstance(value, httpx.Timeout):
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _type_error("timeout", "seconds (a number) or an httpx.Timeout", value)
+    if not (math.isfinite(value) and value >= 0):
+        raise InvalidRequestError(
+            f"timeout must be a finite number of seconds, 0 or more, not {value!r}",
+            param="timeout",
+        )

@@ -107,11 +107,14 @@ def parse_rfc3339(value: str, *, allow_date: bool = False) -> datetime | None:
             offset = timedelta(hours=int(m[10]), minutes=int(m[11]))
             tz = timezone(-offset if m[9] == "-" else offset)
         micros = int((m[7] or ".0")[1:7].ljust(6, "0"))
-        return datetime(
+        parsed = datetime(
             int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), micros, tzinfo=tz
         )
-    except ValueError:
+        # An instant outside years 1-9999 in UTC (0001-01-01T00:00:00+05:00) is no datetime.
+        parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
+    return parsed
 
 
 def is_utf8_text(value: str) -> bool:

@@ -328,7 +328,7 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             waited, timed_out = _wait(fault.delay, request)
             time.sleep(waited)
             if timed_out:
-                raise httpx.ReadTimeout("the fake server did not answer in time", request=request)
+                raise _timed_out(fault, request, self._server)
         return _apply(fault, request, self._server)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -340,7 +340,7 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             waited, timed_out = _wait(fault.delay, request)
             await asyncio.sleep(waited)
             if timed_out:
-                raise httpx.ReadTimeout("the fake server did not answer in time", request=request)
+                raise _timed_out(fault, request, self._server)
         return _apply(fault, request, self._server)
 
 
@@ -350,6 +350,13 @@ def _wait(delay: float, request: httpx.Request) -> tuple[float, bool]:
     if read_timeout is not None and read_timeout < delay:
         return read_timeout, True
     return delay, False
+
+
+def _timed_out(fault: _Fault, request: httpx.Request, server: FakeServer) -> httpx.ReadTimeout:
+    """The client gave up waiting; with `after_commit` the server still did the work."""
+    if fault.after_commit:
+        server._handle(request)
+    return httpx.ReadTimeout("the fake server did not answer in time", request=request)
 
 
 def _apply(fault: _Fault, request: httpx.Request, server: FakeServer) -> httpx.Response:
