@@ -5,12 +5,14 @@ from __future__ import annotations
 import gc
 import http.client
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import trustme
 
 from edm_client import (
     APIConnectionError,
@@ -481,3 +483,19 @@ def test_the_pytest_plugins_network_guard_lets_the_served_fake_through(
 ) -> None:
     with edm_fake.serve(), edm_fake.client() as client:
         assert client.performance.learning_records.list().data == []
+
+
+def test_serve_with_an_ssl_context_serves_https(fake: FakeServer) -> None:
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    trusting = ssl.create_default_context()
+    ca.configure_trust(trusting)
+
+    with fake.serve(ssl_context=context) as url:
+        http_client = httpx.Client(verify=trusting, trust_env=False)
+        with fake.client(http_client=http_client) as client:
+            created = client.performance.learning_records.create(person_id="p", title="TLS")
+
+    assert url.startswith("https://127.0.0.1:")
+    assert fake.records() == [created]

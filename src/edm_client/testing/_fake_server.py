@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from edm_client.testing._openapi import openapi_document
 from edm_client.types import LearningRecord
 
 if TYPE_CHECKING:
+    from edm_client.testing._http_server import RunningServer
     from edm_client.testing._mock import FakeMock
 
 __all__ = ["FakeServer"]
@@ -95,7 +97,7 @@ class FakeServer:
         self._faults: list[_Fault] = []
         self._requests: list[httpx.Request] = []
         self._lock = threading.Lock()
-        self._served_urls: list[str] = []
+        self._served: list[RunningServer] = []
         self.transport = FakeTransport(self)
 
     # -- wiring -------------------------------------------------------------------------
@@ -128,7 +130,7 @@ class FakeServer:
         if "http_client" not in client_kwargs:
             client_kwargs["http_client"] = (
                 httpx.Client(trust_env=False)
-                if self._served_urls
+                if self._served
                 else httpx.Client(transport=self.transport)
             )
         return Client(api_key=token or self.issue_token(), base_url=self.base_url, **client_kwargs)
@@ -138,7 +140,7 @@ class FakeServer:
         if "http_client" not in client_kwargs:
             client_kwargs["http_client"] = (
                 httpx.AsyncClient(trust_env=False)
-                if self._served_urls
+                if self._served
                 else httpx.AsyncClient(transport=self.transport)
             )
         return AsyncClient(
@@ -146,27 +148,30 @@ class FakeServer:
         )
 
     @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, ssl_context: ssl.SSLContext | None = None
+    ) -> Iterator[str]:
         """Run this server over real HTTP/1.1 on `host:port` (0: a free port) and yield its URL.
 
         Same records, tokens, faults and `requests` as in-process; keep-alive, chunked or
         `Content-Length` request bodies, and a control API under `/_fake/` for clients in
         any language. Faults act on the wire: a `delay` is real (a client read timeout fires),
         a connection error becomes a reset, a timeout error silence. While it runs,
-        `base_url` is the served URL and `client()` / `async_client()` use the socket. On
+        `base_url` is the served URL and `client()` / `async_client()` use the socket. With
+        `ssl_context` (a server-side `ssl.SSLContext` with a certificate) it serves HTTPS. On
         exit, every connection is closed and every server thread has ended.
         """
         from edm_client.testing._http_server import running_server
         from edm_client.testing._network_guard import fake_served_at
 
-        with running_server(self, host, port) as url, fake_served_at(url):
-            self._served_urls.append(url)
-            previous, self.base_url = self.base_url, url
+        with running_server(self, host, port, ssl_context) as running, fake_served_at(running.url):
+            self._served.append(running)
+            previous, self.base_url = self.base_url, running.url
             try:
-                yield url
+                yield running.url
             finally:
-                self._served_urls.remove(url)
-                self.base_url = self._served_urls[-1] if self._served_urls else previous
+                self._served.remove(running)
+                self.base_url = self._served[-1].url if self._served else previous
 
     def openapi_document(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of the contract, as served at `/api/v1/openapi.json`."""

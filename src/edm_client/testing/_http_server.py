@@ -25,6 +25,7 @@ import select
 import selectors
 import socket
 import socketserver
+import ssl
 import struct
 import threading
 from collections.abc import Callable, Iterator
@@ -43,7 +44,7 @@ from edm_client.testing._control import CONTROL_PREFIX, handle_control
 if TYPE_CHECKING:
     from edm_client.testing._fake_server import FakeServer
 
-__all__ = ["running_server"]
+__all__ = ["RunningServer", "running_server"]
 
 logger = logging.getLogger("edm_client.testing")
 
@@ -64,33 +65,43 @@ class _BadRequest(Exception):
 
 
 @contextmanager
-def running_server(fake: FakeServer, host: str, port: int) -> Iterator[str]:
-    """Serve `fake` on `host:port` in background threads; yield the base URL."""
-    server = _Server(fake, host, port)
+def running_server(
+    fake: FakeServer, host: str, port: int, ssl_context: ssl.SSLContext | None = None
+) -> Iterator[RunningServer]:
+    """Serve `fake` on `host:port` in background threads; yield the running server."""
+    server = RunningServer(fake, host, port, ssl_context)
     try:
         loop = threading.Thread(
             target=server.accept_loop, name=f"edm-fake-server:{server.port}", daemon=True
         )
         loop.start()
         try:
-            yield server.url
+            yield server
         finally:
             server.stop(loop)
     finally:
         server.server_close()
 
 
-class _Server(ThreadingHTTPServer):
+class RunningServer(ThreadingHTTPServer):
+    """The HTTP server behind `FakeServer.serve()`; it also counts client connections."""
+
     daemon_threads = False  # every connection thread is joined on close
     block_on_close = True
+    request_queue_size = 128  # many clients may connect at once
 
-    def __init__(self, fake: FakeServer, host: str, port: int) -> None:
+    def __init__(
+        self, fake: FakeServer, host: str, port: int, ssl_context: ssl.SSLContext | None
+    ) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.fake = fake
+        self.ssl_context = ssl_context
         self.closing = threading.Event()
+        self.total_connections = 0
+        """Connections accepted so far."""
         self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
+        self._connections_changed = threading.Condition()
         self._wake_reader, self._wake_writer = socket.socketpair()
         try:
             super().__init__((host, port), _Handler)
@@ -99,7 +110,19 @@ class _Server(ThreadingHTTPServer):
             raise
         self.port: int = self.server_address[1]
         shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{self.port}"
+        self.url = f"{'http' if ssl_context is None else 'https'}://{shown}:{self.port}"
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open right now."""
+        with self._connections_changed:
+            return len(self._connections)
+
+    def open_connections_after(self, timeout: float) -> int:
+        """Open connections once none is left, or when `timeout` seconds have passed."""
+        with self._connections_changed:
+            self._connections_changed.wait_for(lambda: not self._connections, timeout)
+            return len(self._connections)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind would look the host name up in DNS; nothing here needs it.
@@ -116,13 +139,23 @@ class _Server(ThreadingHTTPServer):
                     if key.fileobj is self.socket and not self.closing.is_set():
                         self._accept()
 
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        if self.ssl_context is not None:
+            # The handshake happens in the connection's own thread, on its first read.
+            connection = self.ssl_context.wrap_socket(
+                connection, server_side=True, do_handshake_on_connect=False
+            )
+        return connection, address
+
     def _accept(self) -> None:
         try:
             connection, address = self.get_request()
         except OSError:
             return
-        with self._connections_lock:
+        with self._connections_changed:
             self._connections.add(connection)
+            self.total_connections += 1
         try:
             self.process_request(connection, address)
         except Exception:
@@ -130,15 +163,16 @@ class _Server(ThreadingHTTPServer):
             self.shutdown_request(connection)
 
     def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
         super().shutdown_request(request)
+        with self._connections_changed:
+            self._connections.discard(request)
+            self._connections_changed.notify_all()
 
     def stop(self, loop: threading.Thread) -> None:
         self.closing.set()
         self._wake_writer.send(b"\0")
         loop.join()
-        with self._connections_lock:
+        with self._connections_changed:
             connections = list(self._connections)
         for connection in connections:
             # Wakes a thread blocked reading the next request of a kept-alive connection.
@@ -158,7 +192,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: RunningServer
     protocol_version = "HTTP/1.1"
     server_version = f"edm-fake/{__version__}"
     disable_nagle_algorithm = True
@@ -299,7 +333,8 @@ class _Handler(BaseHTTPRequestHandler):
             ready, _, _ = select.select([self.connection], [], [], seconds)
             if not ready:
                 return not self.server.closing.is_set()
-            still_there = bool(self.connection.recv(1, socket.MSG_PEEK))
+            # Peek at the TCP stream itself (under TLS too): no bytes means the client hung up.
+            still_there = bool(socket.socket.recv(self.connection, 1, socket.MSG_PEEK))
         except (OSError, ValueError):
             return False
         if still_there:  # the client sent more (pipelining); it is still waiting
