@@ -9,6 +9,7 @@ for record in client.performance.learning_records.list(person_id=pid):
 """
 
 from edm_client._base_client import DEFAULT_TIMEOUT, InsecureTransportWarning
+from edm_client._bulk import BulkCreated, BulkCreateResult, BulkFailure
 from edm_client._client import AsyncClient, Client
 from edm_client._exceptions import (
     APIConnectionError,
@@ -45,6 +46,9 @@ __all__ = [
     "AsyncPaginator",
     "AuthenticationError",
     "BadRequestError",
+    "BulkCreateResult",
+    "BulkCreated",
+    "BulkFailure",
     "Client",
     "ConflictError",
     "CursorPage",

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Any, Literal
 
 from edm_client._base_client import RequestOptions, Timeout
+from edm_client._bulk import (
+    BulkCreateResult,
+    ProgressCallback,
+    create_many,
+    create_many_async,
+    created_parser,
+    prepare_item,
+)
 from edm_client._exceptions import InvalidRequestError
 from edm_client._pagination import AsyncPaginator, CursorPage
 from edm_client._params import (
@@ -67,7 +75,10 @@ _LIST_PARAMS: dict[str, _Converter] = {
     "limit": lambda name, value: str(_page_limit(value)),
     "cursor": wire_str,
 }
+_CREATE_ARGUMENTS = (*_CREATE_FIELDS, "idempotency_key", "timeout", "extra_headers")
+"""What an item of `create_many` may hold: `create`'s keyword arguments."""
 _MAX_IDEMPOTENCY_KEY_LENGTH = 255
+_parse_created = created_parser(LearningRecord)
 
 
 def _create_options(args: Mapping[str, Any]) -> RequestOptions:
@@ -81,6 +92,10 @@ def _create_options(args: Mapping[str, Any]) -> RequestOptions:
         timeout=args["timeout"],
         extra_headers=args["extra_headers"],
     )
+
+
+def _bulk_item_options(item: object) -> RequestOptions:
+    return prepare_item(item, _CREATE_ARGUMENTS, _create_options)
 
 
 def _get_options(args: Mapping[str, Any]) -> RequestOptions:
@@ -165,6 +180,35 @@ class LearningRecords(SyncAPIResource):
         """
         return self._model(_create_options(locals()), LearningRecord)
 
+    def create_many(
+        self,
+        items: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 8,
+        on_progress: ProgressCallback | None = None,
+    ) -> BulkCreateResult[LearningRecord]:
+        """Create every item (a mapping of `create`'s arguments); one bad item never stops the rest.
+
+        `items` is read as a stream (a generator over a million rows is fine): at most
+        `concurrency` items are in flight or held at once. An item without its own
+        `idempotency_key` gets one derived from its content, so running the same batch again
+        after a crash creates nothing twice (within the server's 24 h idempotency window);
+        identical items therefore share one record. Items the API would reject fail on the
+        spot with `InvalidRequestError`, without a request. `on_progress(done, total)` is
+        called in the calling thread (or task) as items finish; `total` is None when `items`
+        has no `len()`.
+
+        Returns a `BulkCreateResult`: `.created` (index, record) and `.failed` (index, item,
+        error), both in input order, `.ok` and counts.
+        """
+        return create_many(
+            items,
+            prepare=_bulk_item_options,
+            send=lambda options: self._client.request(options, _parse_created),
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
     def get(
         self,
         record_id: IdInput,
@@ -233,6 +277,23 @@ class AsyncLearningRecords(AsyncAPIResource):
         Raises `InvalidRequestError` before sending for values the API would reject.
         """
         return await self._model(_create_options(locals()), LearningRecord)
+
+    async def create_many(
+        self,
+        items: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 8,
+        on_progress: ProgressCallback | None = None,
+    ) -> BulkCreateResult[LearningRecord]:
+        """The async twin of `LearningRecords.create_many`: the same arguments, items and
+        result, with up to `concurrency` items in flight as tasks on the running loop."""
+        return await create_many_async(
+            items,
+            prepare=_bulk_item_options,
+            send=lambda options: self._client.request(options, _parse_created),
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
 
     async def get(
         self,

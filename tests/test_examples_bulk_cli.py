@@ -1,0 +1,54 @@
+"""The bulk and CLI examples run against the embedded fake and print what they promise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def run_example(name: str, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDM_")}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    return result.stdout
+
+
+def test_import_lms_export_imports_the_sample_and_reruns_without_duplicates():
+    out = run_example("import_lms_export.py")
+
+    assert "using an embedded fake EDM server" in out
+    first, again = out.split("Importing it again")
+    assert "8 rows: 6 created, 0 already imported, 2 failed" in first
+    assert "line 7 (HashiCorp Terraform Associate): score: must be between 0 and 100" in first
+    assert "line 8 (Fire Safety Awareness): person_id: is required" in first
+    assert "8 rows: 0 created, 6 already imported, 2 failed" in again
+
+
+def test_expiring_certifications_lists_only_the_next_90_days_soonest_first():
+    out = run_example("expiring_certifications.py")
+
+    lines = out.splitlines()
+    table = lines[lines.index("Expiring in the next 90 days: 3") + 1 :]
+    assert table[0].split() == ["expires", "days", "left", "person", "title", "provider"]
+    assert [row.split()[2] for row in table[2:]] == ["Ada", "Grace", "Linus"]
+    assert "Google Cloud" not in out  # expired three days ago
+    assert "Kubernetes" not in out  # expires in over a year
+
+
+def test_expiring_certifications_can_look_at_one_person():
+    out = run_example("expiring_certifications.py", "Grace")
+
+    assert "Expiring in the next 90 days: 1" in out
+    assert "Certified ScrumMaster" in out
