@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from edm_client import Client
-from edm_client.testing._demo import DEMO_RECORDS
+from edm_client.testing import FakeServer
 
 
 @contextmanager
@@ -53,9 +53,9 @@ def test_serve_prints_a_ready_base_url_and_token_as_json_and_stops_on_ctrl_c() -
 
         returncode, stderr = _stop(process, signal.SIGINT)
 
-    assert ready["seeded_records"] == len(DEMO_RECORDS)
+    assert ready["seeded_records"] == len(titles) > 0
     assert ready["openapi_url"] == ready["base_url"] + "/api/v1/openapi.json"
-    assert titles == [body["title"] for body in DEMO_RECORDS]
+    assert titles == [r.title for r in FakeServer().seed_demo_data()]
     assert returncode == 0
     assert "stopped" in stderr
     assert "Traceback" not in stderr

@@ -447,7 +447,8 @@ def test_seed_demo_data_stores_valid_demo_tenant_records_once(fake: FakeServer) 
     assert again == seeded
     assert fake.records() == seeded
     assert {r.tenant_id for r in seeded} == {fake.demo_tenant_id}
-    assert fake.demo_person_id in {r.person_id for r in seeded}
+    assert {r.created_by for r in seeded} == {fake.demo_person_id}
+    assert len({r.person_id for r in seeded}) > 1
 
 
 def _raw(server: FakeServer) -> httpx.Client:

@@ -25,7 +25,7 @@ from edm_client.testing._backend import (
     new_secret,
     problem_response,
 )
-from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_RECORDS
+from edm_client.testing._demo import DEMO_PERSON_ID, demo_items
 from edm_client.testing._openapi import openapi_document
 from edm_client.types import LearningRecord
 
@@ -98,6 +98,7 @@ class FakeServer:
         self._requests: list[httpx.Request] = []
         self._lock = threading.Lock()
         self._served: list[RunningServer] = []
+        self._demo_now: datetime | None = None
         self.transport = FakeTransport(self)
 
     # -- wiring -------------------------------------------------------------------------
@@ -178,14 +179,18 @@ class FakeServer:
         return openapi_document(self.base_url)
 
     def seed_demo_data(self) -> list[LearningRecord]:
-        """Store a few realistic records of the demo tenant (once: seeding again is a no-op).
+        """Store a few realistic records of the demo tenant and return them, oldest first.
 
-        Each goes through the API's own create, with a fixed `Idempotency-Key`, so they obey
-        every rule and a second call returns the same records instead of copies.
+        Eight courses and certifications of three people, dated relative to the first seeding
+        (some expire within weeks). Each goes through the API's own create with a fixed
+        `Idempotency-Key`, so they obey every rule, and seeding again (until `reset()`)
+        returns the same records instead of copies.
         """
+        if self._demo_now is None:
+            self._demo_now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
         token = self.issue_token()
         seeded = []
-        for number, body in enumerate(DEMO_RECORDS, start=1):
+        for number, body in enumerate(demo_items(self._demo_now), start=1):
             request = httpx.Request(
                 "POST",
                 self.base_url + COLLECTION_PATH,
