@@ -1,3 +1,15 @@
+"""Shared fixtures. Every test that uses `server` (directly or through `client` /
+`async_client`) runs twice: on the in-process transport ("inprocess") and over a real
+loopback socket through `FakeServer.serve()` ("socket").
+
+`client` / `async_client` come from `server.client()` / `server.async_client()`, which talk to
+the socket while the server is served, so one test body covers both transports. A test that
+only makes sense in-process (it reads client-side request extensions, or injects an exception
+that a socket can only act out as a reset or silence) narrows the parameter with
+`@inprocess_only` from `_helpers`, i.e.
+`@pytest.mark.parametrize("server", ["inprocess"], indirect=True)`.
+"""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
@@ -7,10 +19,18 @@ import pytest
 from edm_client import AsyncClient, Client
 from edm_client.testing import FakeServer
 
+TRANSPORTS = ("inprocess", "socket")
 
-@pytest.fixture
-def server() -> FakeServer:
-    return FakeServer()
+
+@pytest.fixture(params=TRANSPORTS)
+def server(request: pytest.FixtureRequest) -> Iterator[FakeServer]:
+    """A fresh FakeServer; on the "socket" parameter it is served for the whole test."""
+    fake = FakeServer()
+    if request.param == "socket":
+        with fake.serve():
+            yield fake
+    else:
+        yield fake
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,6 +89,13 @@ def served(fake: FakeServer) -> Iterator[dict[str, str]]:
     """`fake` on a loopback port: the EDM_* environment that reaches it."""
     with serve(fake) as loopback:
         yield {"EDM_BASE_URL": loopback.base_url, "EDM_API_KEY": fake.issue_token()}
+
+
+@pytest.fixture
+def records(fake: FakeServer, served: dict[str, str]) -> Iterator[Any]:
+    """`learning_records` of a client of `fake` (closed after the test), to set the stage."""
+    with fake.client() as client:
+        yield client.performance.learning_records
 
 
 CSV_ROWS = """\
@@ -253,8 +261,8 @@ def test_list_prints_a_table_on_a_terminal(demo):
     assert demo[0]["title"][:20] in output
 
 
-def test_get_prints_fields_on_a_terminal(served, fake):
-    record = fake.client().performance.learning_records.create(person_id="p", title="T")
+def test_get_prints_fields_on_a_terminal(served, fake, records):
+    record = records.create(person_id="p", title="T")
 
     code, output = run_on_terminal("learning-records", "get", record.id, env=served)
 
@@ -290,8 +298,7 @@ def test_list_as_a_table_aligns_the_main_columns(demo):
     assert first.index(demo[0]["title"][:20]) == header.index("title")
 
 
-def test_list_applies_every_filter(served, fake):
-    records = fake.client().performance.learning_records
+def test_list_applies_every_filter(served, fake, records):
     records.create(person_id="p1", title="A", provider="AWS", passed=True, linked_cohort_id="c1")
     wanted = records.create(
         person_id="p1", title="B", provider="AWS", passed=False,
@@ -308,8 +315,8 @@ def test_list_applies_every_filter(served, fake):
     assert [r["id"] for r in jsonl(result.stdout)] == [wanted.id]
 
 
-def test_list_includes_deleted_records_only_when_asked(served, fake):
-    record = fake.client().performance.learning_records.create(person_id="p", title="Gone")
+def test_list_includes_deleted_records_only_when_asked(served, fake, records):
+    record = records.create(person_id="p", title="Gone")
     fake.soft_delete(record.id, by="admin")
 
     without = run("learning-records", "list", env=served)
@@ -325,8 +332,8 @@ def test_list_limit_stops_after_that_many_records():
     assert len(jsonl(result.stdout)) == 3
 
 
-def test_get_prints_the_record_as_json_when_piped(served, fake):
-    record = fake.client().performance.learning_records.create(person_id="p", title="T")
+def test_get_prints_the_record_as_json_when_piped(served, fake, records):
+    record = records.create(person_id="p", title="T")
 
     result = run("learning-records", "get", record.id, env=served)
 
@@ -334,8 +341,8 @@ def test_get_prints_the_record_as_json_when_piped(served, fake):
     assert json.loads(result.stdout)["id"] == record.id
 
 
-def test_get_as_a_table_lists_the_fields_that_are_set(served, fake):
-    record = fake.client().performance.learning_records.create(person_id="p", title="T")
+def test_get_as_a_table_lists_the_fields_that_are_set(served, fake, records):
+    record = records.create(person_id="p", title="T")
 
     result = run("learning-records", "get", record.id, "--format", "table", env=served)
 
@@ -646,10 +653,8 @@ def test_export_takes_the_format_from_the_output_file(demo, tmp_path):
     assert not out.with_name("records.csv.partial").exists()
 
 
-def test_export_walks_every_page(served, fake):
-    fake.client().performance.learning_records.create_many(
-        [{"person_id": "p", "title": f"T{i}"} for i in range(7)]
-    )
+def test_export_walks_every_page(served, fake, records):
+    records.create_many([{"person_id": "p", "title": f"T{i}"} for i in range(7)])
 
     result = run("learning-records", "export", "--page-size", "2", env=served)
 
@@ -733,12 +738,12 @@ def test_a_report_is_written_even_when_every_row_was_imported(served, lms_csv, t
     assert list(csv.DictReader(io.StringIO(report.read_text()))) == []
 
 
-def test_export_memory_stays_flat_however_many_records(served, fake, tmp_path):
+def test_export_memory_stays_flat_however_many_records(served, fake, tmp_path, records):
     ref = "https://credentials.example/" + "x" * 1000  # big records, so keeping them would show
     few = [{"person_id": "p", "title": f"F{i}", "provider": "few"} for i in range(100)]
     many = [{"person_id": "p", "title": f"M{i}", "provider": "many", "certification_ref": ref}
             for i in range(4000)]  # fmt: skip
-    assert fake.client().performance.learning_records.create_many(few + many).ok
+    assert records.create_many(few + many).ok
 
     def peak_kib(provider: str) -> int:
         out = tmp_path / f"{provider}.jsonl"

@@ -410,15 +410,11 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
     if getattr(args, "fake", False):
         if getattr(args, "base_url", None) or getattr(args, "api_key", None):
             raise UsageError("--fake uses an in-memory server: drop --base-url and --api-key")
-        from edm_client._cli._demo import seed_demo_records
         from edm_client.testing import FakeServer
 
         server = FakeServer()
+        server.seed_demo_data()  # straight into the fake: -v shows only your requests
         with server.client(**options) as client:
-            level = log.level
-            log.setLevel(logging.WARNING)  # -v shows your requests, not the seeding
-            seed_demo_records(client)
-            log.setLevel(level)
             log.debug("using an in-memory fake EDM at %s, seeded with demo data", server.base_url)
             yield client
         return

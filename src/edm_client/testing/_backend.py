@@ -39,6 +39,7 @@ IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600
 _LIST_FILTERS = ("person_id", "provider", "passed", "linked_cohort_id", "linked_assessment_id")
 _LIST_PARAMS = (*_LIST_FILTERS, "include_deleted", "limit", "cursor")
 _BOOL_QUERY = {"true": True, "false": False}
+_OPENAPI_SEGMENTS = ("api", "v1", "openapi.json")
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -46,13 +47,20 @@ class Problem(Exception):
     """An error response, raised anywhere in handling and rendered as problem+json."""
 
     def __init__(
-        self, status: int, title: str, detail: str, *, errors: list[FieldError] | None = None
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
         self.errors = errors or []
+        self.headers = headers or {}
 
 
 @dataclass
@@ -103,7 +111,7 @@ class Backend:
             with self.lock:
                 status, body, headers = self._route(request)
         except Problem as problem:
-            return problem_response(problem, request_id)
+            return problem_response(problem, request_id, problem.headers)
         headers["X-Request-ID"] = request_id
         headers["Content-Type"] = "application/json"
         return httpx.Response(status, headers=headers, content=body)
@@ -112,24 +120,32 @@ class Backend:
         segments = tuple(
             unquote(s) for s in request.url.raw_path.split(b"?")[0].decode().split("/")[1:]
         )
+        if segments == _OPENAPI_SEGMENTS:
+            require_method(request.method, "GET")
+            from edm_client.testing._openapi import openapi_json  # it imports this module
+
+            server_url = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
+            return 200, openapi_json(server_url), {}
         if segments[: len(_COLLECTION_SEGMENTS)] != _COLLECTION_SEGMENTS or len(segments) > 5:
             raise Problem(404, "Not found", f"no route for {request.url.path}")
+        require_method(request.method, "GET" if len(segments) == 5 else "GET, POST")
         caller = self._authenticate(request)
         if len(segments) == 5:
-            if request.method != "GET":
-                raise Problem(405, "Method not allowed", f"{request.method} is not supported here")
             return 200, self._get(caller, segments[4]), {}
         if request.method == "GET":
             return 200, self._list(caller, request), {}
-        if request.method == "POST":
-            return self._create(caller, request)
-        raise Problem(405, "Method not allowed", f"{request.method} is not supported here")
+        return self._create(caller, request)
 
     def _authenticate(self, request: httpx.Request) -> _Caller:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         claims = _jwt.decode(token.strip(), self.secret) if scheme.lower() == "bearer" else None
         if claims is None:
-            raise Problem(401, "Unauthorized", "missing, malformed or expired bearer token")
+            raise Problem(
+                401,
+                "Unauthorized",
+                "missing, malformed or expired bearer token",
+                headers={"WWW-Authenticate": 'Bearer realm="edm"'},
+            )
         app_id = claims.get("app_id")
         return _Caller(
             claims["sub"], claims["tenant_id"], app_id if isinstance(app_id, str) else None
@@ -158,7 +174,10 @@ class Backend:
         limit = DEFAULT_PAGE_LIMIT
         if "limit" in query:
             text = query["limit"]
-            if not text.isdigit() or not MIN_PAGE_LIMIT <= int(text) <= MAX_PAGE_LIMIT:
+            if (
+                not (text.isascii() and text.isdigit())
+                or not MIN_PAGE_LIMIT <= int(text) <= MAX_PAGE_LIMIT
+            ):
                 errors.append(
                     FieldError(
                         "limit",
@@ -224,7 +243,7 @@ class Backend:
     def _create(self, caller: _Caller, request: httpx.Request) -> tuple[int, bytes, dict[str, str]]:
         try:
             body = json.loads(request.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise Problem(400, "Malformed request", "the body is not valid JSON") from None
         if not isinstance(body, dict):
             raise Problem(400, "Malformed request", "the body must be a JSON object")
@@ -284,7 +303,7 @@ class Backend:
         for name, value in body.items():
             parsed = (
                 parse_rfc3339(value, allow_date=name == "expires_at")
-                if name in DATETIME_FIELDS
+                if name in DATETIME_FIELDS and isinstance(value, str)
                 else None
             )
             record[name] = format_datetime(parsed) if parsed else value
@@ -330,6 +349,17 @@ def _decode_cursor(cursor: str, fingerprint: str) -> str:
             400, "Malformed request", "the cursor was issued for other filters; start a new listing"
         )
     return after
+
+
+def require_method(method: str, allowed: str) -> None:
+    """Refuse a method the route lacks (405), with the `Allow` header RFC 9110 asks for."""
+    if method not in allowed.split(", "):
+        raise Problem(
+            405,
+            "Method not allowed",
+            f"{method} is not supported here; use {allowed}",
+            headers={"Allow": allowed},
+        )
 
 
 def validation_problem(errors: list[FieldError]) -> Problem:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -16,17 +18,25 @@ from ulid import ULID
 
 from edm_client._client import AsyncClient, Client
 from edm_client.testing import _jwt
-from edm_client.testing._backend import Backend, Problem, new_secret, problem_response
+from edm_client.testing._backend import (
+    COLLECTION_PATH,
+    Backend,
+    Problem,
+    new_secret,
+    problem_response,
+)
+from edm_client.testing._demo import DEMO_PERSON_ID, demo_items
+from edm_client.testing._openapi import openapi_document
 from edm_client.types import LearningRecord
 
 if TYPE_CHECKING:
+    from edm_client.testing._http_server import RunningServer
     from edm_client.testing._mock import FakeMock
 
 __all__ = ["FakeServer"]
 
 DEFAULT_BASE_URL = "https://edm.fake.test"
 DEMO_TENANT_ID = "ten_demo"
-DEMO_PERSON_ID = "00000000-0000-4000-8000-000000000001"
 
 _STATUS_TITLES = {
     408: "Request timeout",
@@ -62,7 +72,8 @@ class FakeServer:
     """An in-memory EDM API implementing the whole contract, for your tests and ours.
 
     Wire a client with `server.client()` / `server.async_client()`, or pass
-    `server.transport` to your own `httpx.Client` / `httpx.AsyncClient`. Thread-safe.
+    `server.transport` to your own `httpx.Client` / `httpx.AsyncClient`. `serve()` runs the
+    same server over a real loopback socket. Thread-safe.
     """
 
     def __init__(
@@ -86,6 +97,8 @@ class FakeServer:
         self._faults: list[_Fault] = []
         self._requests: list[httpx.Request] = []
         self._lock = threading.Lock()
+        self._served: list[RunningServer] = []
+        self._demo_now: datetime | None = None
         self.transport = FakeTransport(self)
 
     # -- wiring -------------------------------------------------------------------------
@@ -112,16 +125,86 @@ class FakeServer:
         return _jwt.encode(claims, self._backend.secret)
 
     def client(self, token: str | None = None, **client_kwargs: Any) -> Client:
-        """A `Client` wired to this server; the default token is a human of the demo tenant."""
-        client_kwargs.setdefault("http_client", httpx.Client(transport=self.transport))
+        """A `Client` wired to this server; the default token is a human of the demo tenant.
+
+        While `serve()` runs, the client talks to it over the socket."""
+        if "http_client" not in client_kwargs:
+            client_kwargs["http_client"] = (
+                httpx.Client(trust_env=False)
+                if self._served
+                else httpx.Client(transport=self.transport)
+            )
         return Client(api_key=token or self.issue_token(), base_url=self.base_url, **client_kwargs)
 
     def async_client(self, token: str | None = None, **client_kwargs: Any) -> AsyncClient:
         """An `AsyncClient` wired to this server; the same defaults as `client()`."""
-        client_kwargs.setdefault("http_client", httpx.AsyncClient(transport=self.transport))
+        if "http_client" not in client_kwargs:
+            client_kwargs["http_client"] = (
+                httpx.AsyncClient(trust_env=False)
+                if self._served
+                else httpx.AsyncClient(transport=self.transport)
+            )
         return AsyncClient(
             api_key=token or self.issue_token(), base_url=self.base_url, **client_kwargs
         )
+
+    @contextmanager
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, ssl_context: ssl.SSLContext | None = None
+    ) -> Iterator[str]:
+        """Run this server over real HTTP/1.1 on `host:port` (0: a free port) and yield its URL.
+
+        Same records, tokens, faults and `requests` as in-process; keep-alive, chunked or
+        `Content-Length` request bodies, and a control API under `/_fake/` for clients in
+        any language. Faults act on the wire: a `delay` is real (a client read timeout fires),
+        a connection error becomes a reset, a timeout error silence. While it runs,
+        `base_url` is the served URL and `client()` / `async_client()` use the socket. With
+        `ssl_context` (a server-side `ssl.SSLContext` with a certificate) it serves HTTPS. On
+        exit, every connection is closed and every server thread has ended.
+        """
+        from edm_client.testing._http_server import running_server
+        from edm_client.testing._network_guard import fake_served_at
+
+        with running_server(self, host, port, ssl_context) as running, fake_served_at(running.url):
+            self._served.append(running)
+            previous, self.base_url = self.base_url, running.url
+            try:
+                yield running.url
+            finally:
+                self._served.remove(running)
+                self.base_url = self._served[-1].url if self._served else previous
+
+    def openapi_document(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of the contract, as served at `/api/v1/openapi.json`."""
+        return openapi_document(self.base_url)
+
+    def seed_demo_data(self) -> list[LearningRecord]:
+        """Store a few realistic records of the demo tenant and return them, oldest first.
+
+        Eight courses and certifications of three people, dated relative to the first seeding
+        (some expire within weeks). Each goes through the API's own create with a fixed
+        `Idempotency-Key`, so they obey every rule, and seeding again (until `reset()`)
+        returns the same records instead of copies.
+        """
+        if self._demo_now is None:
+            self._demo_now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        token = self.issue_token()
+        seeded = []
+        for number, body in enumerate(demo_items(self._demo_now), start=1):
+            request = httpx.Request(
+                "POST",
+                self.base_url + COLLECTION_PATH,
+                json=body,
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Idempotency-Key": f"edm-demo-seed-{number}",
+                },
+            )
+            response = self._handle(request)
+            if response.status_code != 201:
+                raise RuntimeError(f"seeding demo record {number} failed: {response.text}")
+            seeded.append(LearningRecord.model_validate_json(response.content))
+        return seeded
 
     def mock(
         self,
@@ -287,16 +370,29 @@ def _timed_out(fault: _Fault, request: httpx.Request, server: FakeServer) -> htt
 
 
 def _apply(fault: _Fault, request: httpx.Request, server: FakeServer) -> httpx.Response:
+    outcome = fault_outcome(fault, request, server)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def fault_outcome(
+    fault: _Fault, request: httpx.Request, server: FakeServer
+) -> httpx.Response | Exception:
+    """What a fault makes of a request: a response, or the network error the client must meet.
+
+    Shared by both transports: in-process raises the error, the socket acts it out.
+    """
     response = server._handle(request) if fault.after_commit else None
     if fault.exception is not None:
         exc = fault.exception
         if isinstance(exc, type):
-            raise (
+            return (
                 exc("injected fault", request=request)
                 if issubclass(exc, httpx.RequestError)
                 else exc("injected fault")
             )
-        raise exc
+        return exc
     if fault.status is not None:
         headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
         title = _STATUS_TITLES.get(fault.status, "Injected fault")

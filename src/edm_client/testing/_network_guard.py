@@ -16,7 +16,8 @@ from __future__ import annotations
 import functools
 import importlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple, NoReturn
 from urllib.parse import urlsplit
 
@@ -38,6 +39,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _lock = threading.Lock()
 _active: list[NetworkGuard] = []
+_served_fakes: list[tuple[str, int | None]] = []
+"""Where `FakeServer.serve()` listens right now: the fake itself, which every guard lets through."""
 _originals: list[tuple[type, str, Any]] = []
 
 
@@ -83,7 +86,7 @@ class NetworkGuard:
 
     def is_allowed(self, host: str, port: int | None) -> bool:
         host = host.lower().strip("[]")
-        for allowed_host, allowed_port in self._allowed:
+        for allowed_host, allowed_port in (*self._allowed, *_served_fakes):
             if allowed_port is not None and allowed_port != port:
                 continue
             if allowed_host == host or (
@@ -153,6 +156,19 @@ class NetworkGuard:
     def __repr__(self) -> str:
         allowed = sorted(h if p is None else f"{h}:{p}" for h, p in self._allowed)
         return f"NetworkGuard(allowed={allowed!r}, blocked={len(self.blocked)})"
+
+
+@contextmanager
+def fake_served_at(url: str) -> Iterator[None]:
+    """Let every guard through to a served fake (`FakeServer.serve()`) while it runs."""
+    entry = _parse_entry(url)
+    with _lock:
+        _served_fakes.append(entry)
+    try:
+        yield
+    finally:
+        with _lock:
+            _served_fakes.remove(entry)
 
 
 def _check_active(request: httpcore.Request) -> None:

@@ -1,17 +1,21 @@
-"""Demo data for `edm --fake`: a few people's courses and certifications, some expiring soon."""
+"""Demo data: a few people's courses and certifications in the demo tenant, some expiring soon.
+
+One set for every demo: `FakeServer.seed_demo_data()`, `python -m edm_client.testing serve
+--seed-demo-data`, `POST /_fake/seed-demo-data` and the `edm --fake` command line.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Final
 
-from edm_client._client import Client
+DEMO_PERSON_ID = "00000000-0000-4000-8000-000000000001"
+"""The demo tenant's human user: the default caller of `FakeServer` tokens and clients."""
 
 ADA = "3f0c2a4e-8d5b-4c1e-9a7f-2b6d1e0c9a85"
 GRACE = "8a1d5e2c-6b3f-4d7a-9c0e-1f2b3c4d5e6f"
 LINUS = "c7e9b1a3-5d2f-4e8c-b6a0-9d8c7b6a5f4e"
 COHORT = "coh_01JD3W6Z5X6N9V7Q8R2T4Y1B0C"
-
 
 _DEMO: Final = (
     # person, title, provider, score, passed, completed (days from now), expires (days from now)
@@ -27,12 +31,17 @@ _DEMO: Final = (
 
 
 def demo_items(now: datetime) -> list[dict[str, Any]]:
-    """Eight records for three people; dates are relative to `now`, some expire soon."""
+    """Eight records for three people, as create bodies (JSON values, unset fields left out).
 
-    def days(n: int | None) -> datetime | None:
-        return None if n is None else now + timedelta(days=n)
+    Dates are relative to `now` (an aware datetime), so some certifications expire soon.
+    """
 
-    return [
+    def days(n: int | None) -> str | None:
+        if n is None:
+            return None
+        return (now + timedelta(days=n)).isoformat().replace("+00:00", "Z")
+
+    items = [
         {
             "person_id": person,
             "title": title,
@@ -45,11 +54,4 @@ def demo_items(now: datetime) -> list[dict[str, Any]]:
         }
         for person, title, provider, score, passed, completed, expires in _DEMO
     ]
-
-
-def seed_demo_records(client: Client) -> None:
-    """Store the demo records through the public API, as any user would."""
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-    # One at a time, so the demo records list in the same order on every run.
-    result = client.performance.learning_records.create_many(demo_items(now), concurrency=1)
-    assert result.ok, result.failed
+    return [{name: value for name, value in item.items() if value is not None} for item in items]

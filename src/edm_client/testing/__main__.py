@@ -1,0 +1,104 @@
+"""`python -m edm_client.testing serve`: the fake EDM API on a local port, in the foreground.
+
+For notebooks, demos and clients in other languages. Prints the base URL and a token ready to
+use, then serves until Ctrl-C (or SIGTERM). See docs/fake-server.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from contextlib import ExitStack
+from types import FrameType
+
+from edm_client.testing._control import CONTROL_PREFIX
+from edm_client.testing._fake_server import FakeServer
+from edm_client.testing._openapi import OPENAPI_PATH
+
+TOKEN_LIFETIME = 24 * 3600.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m edm_client.testing",
+        description="Tools around edm-client's fake EDM API.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the fake EDM API over HTTP until Ctrl-C",
+        description="Run the fake EDM API over HTTP on this machine until Ctrl-C. Prints "
+        "EDM_BASE_URL and EDM_API_KEY lines (or one JSON object with --json) once it "
+        "accepts requests.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
+    serve.add_argument(
+        "--seed-demo-data",
+        action="store_true",
+        help="start with a few realistic records of the demo tenant",
+    )
+    serve.add_argument(
+        "--json", action="store_true", help="print the ready line as one JSON object"
+    )
+    args = parser.parse_args(argv)
+    return _serve(args.host, args.port, seed=args.seed_demo_data, as_json=args.json)
+
+
+def _serve(host: str, port: int, *, seed: bool, as_json: bool) -> int:
+    server = FakeServer()
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with ExitStack() as stack:
+            try:
+                url = stack.enter_context(server.serve(host, port))
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                print(f"error: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+                return 1
+            records = server.seed_demo_data() if seed else []
+            token = server.issue_token(expires_in=TOKEN_LIFETIME)
+            _announce(server, url, token, len(records), as_json=as_json)
+            while not stop.wait(3600):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("edm fake server stopped", file=sys.stderr)
+    return 0
+
+
+def _announce(server: FakeServer, url: str, token: str, seeded: int, *, as_json: bool) -> None:
+    details = {
+        "base_url": url,
+        "token": token,
+        "tenant_id": server.demo_tenant_id,
+        "person_id": server.demo_person_id,
+        "openapi_url": url + OPENAPI_PATH,
+        "control_url": url + CONTROL_PREFIX,
+        "seeded_records": seeded,
+    }
+    if as_json:
+        print(json.dumps(details), flush=True)
+        return
+    print(
+        f"EDM_BASE_URL={url}\n"
+        f"EDM_API_KEY={token}\n"
+        f"# edm fake server ready: tenant {server.demo_tenant_id}, {seeded} demo records; "
+        f"token valid {TOKEN_LIFETIME / 3600:g} h\n"
+        f"# OpenAPI {url}{OPENAPI_PATH}, control API {url}{CONTROL_PREFIX}; Ctrl-C stops",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

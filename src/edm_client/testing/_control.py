@@ -1,0 +1,258 @@
+"""The served fake's control API under `/_fake/`: drive it from a test in any language.
+
+JSON in, JSON out; errors are problem+json like the API's. No auth (the fake listens on
+loopback, and its tokens are worthless anywhere else). Documented in docs/fake-server.md.
+
+    GET    /_fake/                              what is served where
+    POST   /_fake/reset                         forget records, keys, requests and faults
+    GET    /_fake/records                       every stored record (all tenants), oldest first
+    POST   /_fake/records/{id}/soft-delete      {"by": person_id?}
+    POST   /_fake/seed-demo-data                store the demo records (once)
+    POST   /_fake/tokens                        {"tenant_id"?, "person_id"?, "app_id"?,
+                                                 "expires_in"?}
+    POST   /_fake/faults                        {"status"|"exception"|"delay", "times"?, ...}
+    DELETE /_fake/faults                        clear every fault
+    GET    /_fake/requests                      every API request received, tokens redacted
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ulid import ULID
+
+from edm_client._rules import FieldError
+from edm_client.testing._backend import (
+    Problem,
+    problem_response,
+    require_method,
+    validation_problem,
+)
+from edm_client.testing._openapi import OPENAPI_PATH
+
+if TYPE_CHECKING:
+    from edm_client.testing._fake_server import FakeServer
+
+__all__ = ["CONTROL_PREFIX", "FAULT_EXCEPTIONS", "handle_control"]
+
+CONTROL_PREFIX = "/_fake/"
+
+FAULT_EXCEPTIONS: dict[str, type[httpx.TransportError]] = {
+    "reset": httpx.ReadError,
+    "disconnect": httpx.RemoteProtocolError,
+    "timeout": httpx.ReadTimeout,
+    **{
+        cls.__name__: cls
+        for cls in (
+            httpx.ConnectError,
+            httpx.ReadError,
+            httpx.WriteError,
+            httpx.RemoteProtocolError,
+            httpx.ConnectTimeout,
+            httpx.ReadTimeout,
+            httpx.WriteTimeout,
+            httpx.PoolTimeout,
+        )
+    },
+}
+"""Names accepted as `exception` by `POST /_fake/faults`: short aliases and httpx's names."""
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+_In = TypeVar("_In", bound=_Input)
+
+
+class FaultSpec(_Input):
+    """`POST /_fake/faults`: the arguments of `FakeServer.inject_fault`, as JSON."""
+
+    status: int | None = Field(default=None, ge=400, le=599)
+    """Answer with this error status (problem+json)."""
+    exception: str | None = None
+    """A network failure: `reset`, `disconnect`, `timeout`, or an httpx error name."""
+    delay: float | None = Field(default=None, ge=0, le=3600)
+    """Answer only after this many seconds."""
+    times: int | None = Field(default=1, ge=1)
+    """How many matching requests fail; null: until cleared."""
+    retry_after: int | float | str | None = None
+    """`Retry-After` value sent with `status`."""
+    method: str | None = None
+    """Only requests of this HTTP method."""
+    after_commit: bool = False
+    """Handle the request first (a create is stored), then lose the response."""
+    probability: float | None = Field(default=None, ge=0, le=1)
+    """Fail each matching request with this probability, until cleared."""
+    seed: int | None = None
+    """Seed for `probability`, so a run repeats."""
+
+    @field_validator("exception")
+    @classmethod
+    def _known_exception(cls, value: str | None) -> str | None:
+        if value is not None and value not in FAULT_EXCEPTIONS:
+            raise ValueError(f"must be one of {', '.join(sorted(FAULT_EXCEPTIONS))}")
+        return value
+
+
+class TokenSpec(_Input):
+    """`POST /_fake/tokens`: the claims of a new token (defaults: the demo tenant's user)."""
+
+    tenant_id: str | None = Field(default=None, min_length=1)
+    person_id: str | None = Field(default=None, min_length=1)
+    app_id: str | None = Field(default=None, min_length=1)
+    expires_in: float = 3600
+
+
+class SoftDeleteSpec(_Input):
+    """`POST /_fake/records/{id}/soft-delete`: who deletes (default: the demo user)."""
+
+    by: str | None = Field(default=None, min_length=1)
+
+
+def handle_control(fake: FakeServer, request: httpx.Request) -> httpx.Response:
+    """Answer one request to the control API."""
+    request_id = f"req_{ULID()}"
+    try:
+        status, body = _route(fake, request)
+    except Problem as problem:
+        return problem_response(problem, request_id, problem.headers)
+    return httpx.Response(
+        status,
+        headers={"Content-Type": "application/json", "X-Request-ID": request_id},
+        content=json.dumps(body).encode(),
+    )
+
+
+def _route(fake: FakeServer, request: httpx.Request) -> tuple[int, Any]:
+    path = request.url.path.rstrip("/")
+    segments = [unquote(s) for s in path.split("/")[2:]]
+    method = request.method
+    if not segments:
+        require_method(method, "GET")
+        return 200, _index(fake)
+    match segments:
+        case ["reset"]:
+            require_method(method, "POST")
+            fake.reset()
+            return 200, {"reset": True}
+        case ["records"]:
+            require_method(method, "GET")
+            return 200, {"data": _stored(fake)}
+        case ["records", record_id, "soft-delete"]:
+            require_method(method, "POST")
+            spec = _parse(SoftDeleteSpec, request)
+            try:
+                fake.soft_delete(record_id, by=spec.by or fake.demo_person_id)
+            except KeyError:
+                raise Problem(404, "Not found", f"no learning record {record_id!r}") from None
+            return 200, _stored(fake, [record_id])[0]
+        case ["seed-demo-data"]:
+            require_method(method, "POST")
+            return 200, {"data": _stored(fake, [r.id for r in fake.seed_demo_data()])}
+        case ["tokens"]:
+            require_method(method, "POST")
+            return 201, _token(fake, _parse(TokenSpec, request))
+        case ["faults"]:
+            require_method(method, "POST, DELETE")
+            if method == "DELETE":
+                fake.clear_faults()
+                return 200, {"cleared": True}
+            return 201, {"fault": _inject(fake, _parse(FaultSpec, request))}
+        case ["requests"]:
+            require_method(method, "GET")
+            return 200, {"data": [_describe(r) for r in fake.requests]}
+    raise Problem(404, "Not found", f"no control route {request.url.path}; see GET /_fake/")
+
+
+def _parse(model: type[_In], request: httpx.Request) -> _In:
+    content = request.content.strip() or b"{}"
+    try:
+        data = json.loads(content)
+    except ValueError:
+        raise Problem(400, "Malformed request", "the body is not valid JSON") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problem(
+            [
+                FieldError(".".join(map(str, e["loc"])) or "body", e["type"], e["msg"])
+                for e in exc.errors(include_url=False)
+            ]
+        ) from None
+
+
+def _index(fake: FakeServer) -> dict[str, Any]:
+    return {
+        "service": "edm-client fake EDM API",
+        "base_url": fake.base_url,
+        "openapi": fake.base_url + OPENAPI_PATH,
+        "demo_tenant_id": fake.demo_tenant_id,
+        "demo_person_id": fake.demo_person_id,
+        "control": {
+            "reset": "POST /_fake/reset",
+            "records": "GET /_fake/records",
+            "soft_delete": "POST /_fake/records/{id}/soft-delete",
+            "seed_demo_data": "POST /_fake/seed-demo-data",
+            "tokens": "POST /_fake/tokens",
+            "inject_fault": "POST /_fake/faults",
+            "clear_faults": "DELETE /_fake/faults",
+            "requests": "GET /_fake/requests",
+        },
+        "fault_exceptions": sorted(FAULT_EXCEPTIONS),
+    }
+
+
+def _stored(fake: FakeServer, ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Records exactly as the fake stores and sends them (every tenant), oldest first."""
+    backend = fake._backend
+    with backend.lock:
+        return [dict(backend.records[i]) for i in (backend.order if ids is None else ids)]
+
+
+def _token(fake: FakeServer, spec: TokenSpec) -> dict[str, Any]:
+    tenant_id = spec.tenant_id or fake.demo_tenant_id
+    person_id = spec.person_id or fake.demo_person_id
+    token = fake.issue_token(
+        tenant_id=tenant_id,
+        person_id=person_id,
+        app_id=spec.app_id,
+        expires_in=spec.expires_in,
+    )
+    return {
+        "token": token,
+        "tenant_id": tenant_id,
+        "person_id": person_id,
+        "app_id": spec.app_id,
+        "expires_in": spec.expires_in,
+    }
+
+
+def _inject(fake: FakeServer, spec: FaultSpec) -> dict[str, Any]:
+    given = spec.model_dump(exclude_unset=True)
+    arguments = dict(given)
+    if spec.exception is not None:
+        arguments["exception"] = FAULT_EXCEPTIONS[spec.exception]
+    try:
+        fake.inject_fault(**arguments)
+    except ValueError as exc:
+        raise validation_problem([FieldError("body", "invalid_fault", str(exc))]) from None
+    return given
+
+
+def _describe(request: httpx.Request) -> dict[str, Any]:
+    headers = {
+        name: "Bearer [redacted]" if name.lower() == "authorization" else value
+        for name, value in request.headers.items()
+    }
+    return {
+        "method": request.method,
+        "path": request.url.path,
+        "query": request.url.query.decode("ascii", "replace"),
+        "headers": headers,
+        "body": request.content.decode("utf-8", "replace"),
+    }
