@@ -69,6 +69,16 @@ async def test_get_next_page_fetches_the_following_page(api: Api) -> None:
     assert len(second) == 2
 
 
+async def test_get_next_page_can_be_asked_twice_of_the_same_page(api: Api) -> None:
+    ids = await _create(api, 4)
+    first = await api.first_page(limit=2)
+
+    once = await api.next_page(first)
+    twice = await api.next_page(first)
+
+    assert [r.id for r in once.data] == [r.id for r in twice.data] == ids[2:]
+
+
 async def test_get_next_page_on_the_last_page_raises_a_clear_error(api: Api) -> None:
     await _create(api, 1)
     page = await api.first_page()

@@ -60,7 +60,10 @@ class _BasePage(Generic[T]):
         self.http_response = response
         self._item = item
         self._fetch = fetch
-        self._used_cursors = used_cursors
+        # Every cursor this listing has followed, with the depth of the page it fetched; shared
+        # by all pages of one listing, so a repeat is found in O(1) however long the listing.
+        self._trail = dict.fromkeys(used_cursors, 0)
+        self._depth = 0
 
     @property
     def request_id(self) -> str | None:
@@ -73,7 +76,10 @@ class _BasePage(Generic[T]):
         cursor = self.next_cursor
         if cursor is None:
             raise EDMError("This is the last page; check has_next_page() before get_next_page().")
-        if cursor in self._used_cursors:
+        fetched_depth = self._trail.get(cursor)
+        # Fetching the same next page twice is fine; a cursor that led to this page or an
+        # earlier one means the server is sending us round in a loop.
+        if fetched_depth is not None and fetched_depth <= self._depth:
             raise APIResponseValidationError(
                 f"The server sent next_cursor {cursor!r} again after it was already used; "
                 "stopping here instead of fetching the same pages forever.",
@@ -82,6 +88,11 @@ class _BasePage(Generic[T]):
                 request_id=self.request_id,
             )
         return cursor
+
+    def _follows(self, previous: _BasePage[T], cursor: str) -> None:
+        self._trail = previous._trail
+        self._depth = previous._depth + 1
+        self._trail[cursor] = self._depth
 
     def __len__(self) -> int:
         return len(self.data)
@@ -120,7 +131,7 @@ class CursorPage(_BasePage[T]):
         """Fetch the page after this one."""
         cursor = self._checked_next_cursor()
         page: CursorPage[T] = self._fetch(cursor)
-        page._used_cursors = self._used_cursors | {cursor}
+        page._follows(self, cursor)
         return page
 
     def iter_pages(self) -> Iterator[CursorPage[T]]:
@@ -158,7 +169,7 @@ class AsyncCursorPage(_BasePage[T]):
         """Fetch the page after this one."""
         cursor = self._checked_next_cursor()
         page: AsyncCursorPage[T] = await self._fetch(cursor)
-        page._used_cursors = self._used_cursors | {cursor}
+        page._follows(self, cursor)
         return page
 
     async def iter_pages(self) -> AsyncIterator[AsyncCursorPage[T]]:

@@ -1,4 +1,4 @@
-"""The bulk and CLI examples run against the embedded fake and print what they promise."""
+"""The examples run against the embedded fake and print what they promise."""
 
 from __future__ import annotations
 
@@ -52,3 +52,13 @@ def test_expiring_certifications_can_look_at_one_person():
 
     assert "Expiring in the next 90 days: 1" in out
     assert "Certified ScrumMaster" in out
+
+
+def test_quickstart_creates_gets_and_lists_against_the_embedded_fake():
+    out = run_example("quickstart.py")
+
+    assert out.startswith("EDM_BASE_URL and EDM_API_KEY are not set: using an embedded fake")
+    assert "created per_" in out
+    assert "fetched per_" in out
+    assert "  - AWS Solutions Architect [AWS] expires 2029-03-01" in out
+    assert "  - Kubernetes Fundamentals [Coursera] expires never" in out
