@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from edm_client import Client, __version__
-from edm_client._base_client import ApiKey
+from edm_client._config import ApiKey
 
 RECORD = {
     "id": "per_01JD3W6Z5X6N9V7Q8R2T4Y1B0C",

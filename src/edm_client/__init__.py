@@ -10,8 +10,9 @@ for record in client.performance.learning_records.list(person_id=pid):
 
 import typing as _typing
 
-from edm_client._base_client import DEFAULT_TIMEOUT, InsecureTransportWarning
+from edm_client._base_client import DEFAULT_TIMEOUT
 from edm_client._client import AsyncClient, Client
+from edm_client._config import InsecureTransportWarning
 from edm_client._exceptions import (
     APIConnectionError,
     APIError,

@@ -7,19 +7,14 @@ async clients each drive it with their own I/O, so they cannot drift apart.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-import functools
 import inspect
-import ipaddress
 import logging
 import os
-import ssl
 import sys
 import time
-import warnings
 import weakref
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
@@ -27,11 +22,23 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 import httpx
 from typing_extensions import Self
 
+from edm_client._config import (
+    ApiKey,
+    checked_token,
+    headers_problem,
+    resolve_credentials,
+)
 from edm_client._exceptions import (
     APIConnectionError,
     APITimeoutError,
     EDMError,
     InvalidRequestError,
+)
+from edm_client._http_pool import (
+    close_dropped_async_pool,
+    close_dropped_pool,
+    default_ssl_context,
+    request_url,
 )
 from edm_client._logging import logger
 from edm_client._params import check_timeout
@@ -40,19 +47,14 @@ from edm_client._retry import RetryEvent, RetryPolicy
 from edm_client._version import __version__
 
 if TYPE_CHECKING:
-    import asyncio
+    pass
 
 R = TypeVar("R")
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_MAX_RETRIES: Final = 2
-API_KEY_ENV: Final = "EDM_API_KEY"
-BASE_URL_ENV: Final = "EDM_BASE_URL"
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 
-TokenProvider: TypeAlias = Callable[[], str | Awaitable[str]]
-"""A zero-argument callable returning the current token (or, for AsyncClient, an awaitable)."""
-ApiKey: TypeAlias = str | TokenProvider
 Timeout: TypeAlias = float | httpx.Timeout
 Parser: TypeAlias = Callable[[httpx.Response], R]
 
@@ -98,7 +100,7 @@ class RequestOptions:
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout)
-        problem = _headers_problem(self.extra_headers)
+        problem = headers_problem(self.extra_headers)
         if problem:
             raise InvalidRequestError(f"extra_headers: {problem}", param="extra_headers")
 
@@ -118,38 +120,14 @@ class _BaseClient:
         default_headers: Mapping[str, str] | None,
         retry_policy: RetryPolicy | None,
     ) -> None:
-        if api_key is None:
-            api_key = os.environ.get(API_KEY_ENV) or None
-        if base_url is None:
-            base_url = os.environ.get(BASE_URL_ENV) or None
-        missing = [
-            f"pass {param}=... or set the {env} environment variable"
-            for param, env, value in (
-                ("api_key", API_KEY_ENV, api_key),
-                ("base_url", BASE_URL_ENV, base_url),
-            )
-            if value is None
-        ]
-        if missing:
-            raise EDMError("The EDM client is not configured: " + "; ".join(missing) + ".")
-        assert api_key is not None
-        assert base_url is not None
-        if isinstance(api_key, str):
-            api_key = api_key.strip()
-            problem = _token_problem(api_key)
-            if problem:
-                raise EDMError(f"api_key {problem}; pass the token itself (or set {API_KEY_ENV}).")
-        elif not callable(api_key):
-            raise EDMError("api_key must be a token string or a callable that returns one.")
-
-        self.base_url = _checked_base_url(base_url)
+        api_key, self.base_url = resolve_credentials(api_key, base_url)
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         policy = retry_policy or RetryPolicy()
         if max_retries is not None and max_retries != policy.max_retries:
             policy = RetryPolicy(**{**_policy_fields(policy), "max_retries": max_retries})
         self.retry_policy = policy
         self._api_key = api_key
-        problem = _headers_problem(default_headers)
+        problem = headers_problem(default_headers)
         if problem:
             raise EDMError(f"default_headers: {problem}")
         self._default_headers = dict(default_headers or {})
@@ -205,7 +183,7 @@ class _BaseClient:
                 headers.update(options.extra_headers)
         return self._http.build_request(
             options.method,
-            _request_url(self._url_prefix + options.path),
+            request_url(self._url_prefix + options.path),
             params=options.params,
             content=options.content,
             headers=headers,
@@ -272,13 +250,11 @@ class SyncAPIClient(_BaseClient):
         super().__init__(**kwargs)
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise EDMError("http_client must be an httpx.Client (use AsyncClient for async).")
-        self._http = http_client or httpx.Client(
-            timeout=self.timeout, verify=_default_ssl_context()
-        )
+        self._http = http_client or httpx.Client(timeout=self.timeout, verify=default_ssl_context())
         self._owns_http = True
         if http_client is None:
             # The finalizer holds the pool, not the client, so the pool outlives the client.
-            weakref.finalize(self, _close_dropped_pool, self._http).atexit = False
+            weakref.finalize(self, close_dropped_pool, self._http).atexit = False
 
     def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._attempts(options, parser)
@@ -307,7 +283,7 @@ class SyncAPIClient(_BaseClient):
             if inspect.iscoroutine(token):
                 token.close()  # never awaited here; closing avoids a "never awaited" warning
             raise EDMError("api_key returned an awaitable; async token providers need AsyncClient.")
-        return _checked_token(token)
+        return checked_token(token)
 
     def close(self) -> None:
         """Close the connection pool (copies from `with_options` share it and do not close it)."""
@@ -340,11 +316,11 @@ class AsyncAPIClient(_BaseClient):
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise EDMError("http_client must be an httpx.AsyncClient (use Client for sync).")
         self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout, verify=_default_ssl_context()
+            timeout=self.timeout, verify=default_ssl_context()
         )
         self._owns_http = True
         if http_client is None:
-            weakref.finalize(self, _close_dropped_async_pool, self._http).atexit = False
+            weakref.finalize(self, close_dropped_async_pool, self._http).atexit = False
 
     async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._attempts(options, parser)
@@ -373,7 +349,7 @@ class AsyncAPIClient(_BaseClient):
         token = self._api_key()  # type: ignore[operator]
         if inspect.isawaitable(token):
             token = await token
-        return _checked_token(token)
+        return checked_token(token)
 
     async def close(self) -> None:
         """Close the connection pool (copies from `with_options` share it and do not close it)."""
@@ -398,172 +374,6 @@ class AsyncAPIClient(_BaseClient):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-
-_URLS: dict[str, httpx.URL | None] = {}
-_MAX_URLS = 256
-
-
-def _request_url(url: str) -> httpx.URL | str:
-    """`url` parsed once it is asked for a second time, and kept: a collection's URL is the same
-    for every list and create, so httpx need not parse it on every request. A URL seen once
-    (a record's, usually) is handed over as text, costing no more than before."""
-    parsed = _URLS.get(url)
-    if parsed is not None:
-        return parsed
-    if url in _URLS:
-        parsed = _URLS[url] = httpx.URL(url)
-        return parsed
-    if len(_URLS) >= _MAX_URLS:
-        _URLS.clear()
-    _URLS[url] = None
-    return url
-
-
-@functools.cache
-def _default_ssl_context() -> ssl.SSLContext:
-    """The verifying TLS context every client makes for itself, built once: loading the CA
-    bundle takes ~20 ms, which each new client would otherwise pay."""
-    return httpx.create_ssl_context()
-
-
-def _close_dropped_pool(http: httpx.Client) -> None:
-    """A `Client` was garbage-collected unclosed: close its pool instead of leaving sockets."""
-    if not http.is_closed:
-        with contextlib.suppress(Exception):
-            http.close()
-
-
-def _close_dropped_async_pool(http: httpx.AsyncClient) -> None:
-    """An `AsyncClient` was garbage-collected unclosed. While an event loop runs (a notebook
-    cell, a request handler), its pool is closed on that loop, so no socket is left for the
-    collector to warn about and nothing touches a loop that is gone."""
-    # Not imported here: without asyncio loaded there is no running loop (and `import
-    # edm_client` does not load asyncio; see docs/performance.md).
-    asyncio = sys.modules.get("asyncio")
-    if http.is_closed or asyncio is None:
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return  # no loop to close it on: the sockets go with the garbage, as in httpx
-    task = loop.create_task(_close_quietly(http))
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
-
-
-_closing: set[asyncio.Task[None]] = set()
-
-
-async def _close_quietly(http: httpx.AsyncClient) -> None:
-    with contextlib.suppress(Exception):
-        await http.aclose()
-
-
-def _checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
-    try:
-        url = httpx.URL(str(base_url).strip())
-    except httpx.InvalidURL as exc:
-        raise EDMError(f"base_url {str(base_url)!r} is not a valid URL: {exc}") from None
-    if url.userinfo:
-        # Credentials in the URL would show up in every repr, log line and error message.
-        raise EDMError(
-            "base_url must not contain a user name or password; pass the token as api_key."
-        )
-    if url.scheme not in ("http", "https") or not url.host:
-        raise EDMError(
-            f"base_url {str(base_url)!r} must be an http:// or https:// URL with a host, "
-            "e.g. https://edm.example.com"
-        )
-    if url.scheme == "http" and not _is_loopback(url.host):
-        warnings.warn(
-            f"base_url {str(url)!r} uses plain http:// to a host other than this machine: "
-            "the API token would travel unencrypted. Use https://.",
-            InsecureTransportWarning,
-            stacklevel=_caller_stacklevel(),
-        )
-    return url
-
-
-def _caller_stacklevel() -> int:
-    """The `stacklevel` that makes a warning point at the first frame outside edm_client."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame.f_back is not None and _is_ours(frame.f_globals.get("__name__", "")):
-        frame = frame.f_back
-        level += 1
-    return level
-
-
-def _is_ours(module: str) -> bool:
-    return module == "edm_client" or module.startswith("edm_client.")
-
-
-class InsecureTransportWarning(UserWarning):
-    """The base URL would send the token over plain http:// to another machine."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _checked_token(token: object) -> str:
-    if not isinstance(token, str) or not token.strip():
-        raise EDMError(f"api_key callable returned {type(token).__name__}, not a token string.")
-    token = token.strip()
-    problem = _token_problem(token)
-    if problem:
-        raise EDMError(f"The token the api_key callable returned {problem}.")
-    return token
-
-
-def _headers_problem(headers: object) -> str | None:
-    """Why `headers` cannot be sent, without showing any value (it may be a secret)."""
-    if headers is None:
-        return None
-    if not isinstance(headers, Mapping):
-        return f"must be a mapping of header names to values, not {type(headers).__name__}"
-    for name, value in headers.items():
-        if (
-            not isinstance(name, str)
-            or not name
-            or any(not 33 <= ord(c) < 127 or c == ":" for c in name)
-        ):
-            return f"{name!r} is not a valid HTTP header name"
-        if not isinstance(value, str):
-            return f"the value of {name} must be a str, not {type(value).__name__}"
-        odd = _odd_character(value)
-        if odd:
-            return f"the value of {name} contains {odd}; header values are printable ASCII"
-    return None
-
-
-def _odd_character(text: str) -> str | None:
-    """The first character of `text` that is not printable ASCII, as `U+XXXX`."""
-    if text.isascii() and text.isprintable():  # the usual case, checked in C: a token provider's
-        return None  # token is checked on every request
-    odd = next((c for c in text if not 32 <= ord(c) < 127), None)
-    return None if odd is None else f"U+{ord(odd):04X}"
-
-
-def _token_problem(token: str) -> str | None:
-    """Why `token` cannot go in an Authorization header, without showing the token."""
-    if not token:
-        return "is empty"
-    if any(c in token for c in "\r\n\x00"):
-        return "contains line breaks"
-    odd = _odd_character(token)
-    if odd:
-        return (
-            f"contains the character {odd}, which a token never has; "
-            "was a quote or an ellipsis copied along with it?"
-        )
-    return None
 
 
 def _policy_fields(policy: RetryPolicy) -> dict[str, Any]:

@@ -10,12 +10,12 @@ import httpx
 
 from edm_client._base_client import (
     DEFAULT_TIMEOUT,
-    ApiKey,
     AsyncAPIClient,
     SyncAPIClient,
     Timeout,
     _BaseClient,
 )
+from edm_client._config import ApiKey
 from edm_client._retry import RetryPolicy
 
 if TYPE_CHECKING:

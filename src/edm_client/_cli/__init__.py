@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from edm_client._base_client import API_KEY_ENV, BASE_URL_ENV
 from edm_client._cli._output import (
     RECORD_COLUMNS,
     TABLE_COLUMNS,
@@ -34,6 +33,7 @@ from edm_client._cli._rows import (
     format_of,
 )
 from edm_client._client import Client
+from edm_client._config import API_KEY_ENV, BASE_URL_ENV
 from edm_client._exceptions import EDMError
 from edm_client._rules import MAX_PAGE_LIMIT, WRITABLE_FIELDS, FieldError
 from edm_client._version import __version__

@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - exercised by hiding respx in a 
         name=exc.name,
     ) from exc
 
-from edm_client._base_client import API_KEY_ENV, BASE_URL_ENV
+from edm_client._config import API_KEY_ENV, BASE_URL_ENV
 
 if TYPE_CHECKING:
     from edm_client.testing._fake_server import FakeServer

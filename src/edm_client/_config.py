@@ -1,0 +1,158 @@
+"""Checking and resolving a client's settings: key, base URL, token and headers.
+
+Every message names the setting and the fix, and never shows a token or header value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+import warnings
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Final, TypeAlias
+
+import httpx
+
+from edm_client._exceptions import EDMError
+
+API_KEY_ENV: Final = "EDM_API_KEY"
+BASE_URL_ENV: Final = "EDM_BASE_URL"
+
+TokenProvider: TypeAlias = Callable[[], str | Awaitable[str]]
+"""A zero-argument callable returning the current token (or, for AsyncClient, an awaitable)."""
+ApiKey: TypeAlias = str | TokenProvider
+
+
+def resolve_credentials(
+    api_key: ApiKey | None, base_url: str | httpx.URL | None
+) -> tuple[ApiKey, httpx.URL]:
+    """The key and base URL from the arguments, else the environment, checked."""
+    if api_key is None:
+        api_key = os.environ.get(API_KEY_ENV) or None
+    if base_url is None:
+        base_url = os.environ.get(BASE_URL_ENV) or None
+    missing = [
+        f"pass {param}=... or set the {env} environment variable"
+        for param, env, value in (
+            ("api_key", API_KEY_ENV, api_key),
+            ("base_url", BASE_URL_ENV, base_url),
+        )
+        if value is None
+    ]
+    if missing or api_key is None or base_url is None:
+        raise EDMError("The EDM client is not configured: " + "; ".join(missing) + ".")
+    if isinstance(api_key, str):
+        api_key = api_key.strip()
+        problem = token_problem(api_key)
+        if problem:
+            raise EDMError(f"api_key {problem}; pass the token itself (or set {API_KEY_ENV}).")
+    elif not callable(api_key):
+        raise EDMError("api_key must be a token string or a callable that returns one.")
+    return api_key, checked_base_url(base_url)
+
+
+def checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
+    try:
+        url = httpx.URL(str(base_url).strip())
+    except httpx.InvalidURL as exc:
+        raise EDMError(f"base_url {str(base_url)!r} is not a valid URL: {exc}") from None
+    if url.userinfo:
+        # Credentials in the URL would show up in every repr, log line and error message.
+        raise EDMError(
+            "base_url must not contain a user name or password; pass the token as api_key."
+        )
+    if url.scheme not in ("http", "https") or not url.host:
+        raise EDMError(
+            f"base_url {str(base_url)!r} must be an http:// or https:// URL with a host, "
+            "e.g. https://edm.example.com"
+        )
+    if url.scheme == "http" and not _is_loopback(url.host):
+        warnings.warn(
+            f"base_url {str(url)!r} uses plain http:// to a host other than this machine: "
+            "the API token would travel unencrypted. Use https://.",
+            InsecureTransportWarning,
+            stacklevel=_caller_stacklevel(),
+        )
+    return url
+
+
+def _caller_stacklevel() -> int:
+    """The `stacklevel` that makes a warning point at the first frame outside edm_client."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and _is_ours(frame.f_globals.get("__name__", "")):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _is_ours(module: str) -> bool:
+    return module == "edm_client" or module.startswith("edm_client.")
+
+
+class InsecureTransportWarning(UserWarning):
+    """The base URL would send the token over plain http:// to another machine."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def checked_token(token: object) -> str:
+    if not isinstance(token, str) or not token.strip():
+        raise EDMError(f"api_key callable returned {type(token).__name__}, not a token string.")
+    token = token.strip()
+    problem = token_problem(token)
+    if problem:
+        raise EDMError(f"The token the api_key callable returned {problem}.")
+    return token
+
+
+def headers_problem(headers: object) -> str | None:
+    """Why `headers` cannot be sent, without showing any value (it may be a secret)."""
+    if headers is None:
+        return None
+    if not isinstance(headers, Mapping):
+        return f"must be a mapping of header names to values, not {type(headers).__name__}"
+    for name, value in headers.items():
+        if (
+            not isinstance(name, str)
+            or not name
+            or any(not 33 <= ord(c) < 127 or c == ":" for c in name)
+        ):
+            return f"{name!r} is not a valid HTTP header name"
+        if not isinstance(value, str):
+            return f"the value of {name} must be a str, not {type(value).__name__}"
+        odd = _odd_character(value)
+        if odd:
+            return f"the value of {name} contains {odd}; header values are printable ASCII"
+    return None
+
+
+def _odd_character(text: str) -> str | None:
+    """The first character of `text` that is not printable ASCII, as `U+XXXX`."""
+    if text.isascii() and text.isprintable():  # the usual case, checked in C: a token provider's
+        return None  # token is checked on every request
+    odd = next((c for c in text if not 32 <= ord(c) < 127), None)
+    return None if odd is None else f"U+{ord(odd):04X}"
+
+
+def token_problem(token: str) -> str | None:
+    """Why `token` cannot go in an Authorization header, without showing the token."""
+    if not token:
+        return "is empty"
+    if any(c in token for c in "\r\n\x00"):
+        return "contains line breaks"
+    odd = _odd_character(token)
+    if odd:
+        return (
+            f"contains the character {odd}, which a token never has; "
+            "was a quote or an ellipsis copied along with it?"
+        )
+    return None
