@@ -107,6 +107,8 @@ class RequestOptions:
 
 class _BaseClient:
     _http: httpx.Client | httpx.AsyncClient
+    _owns_http: bool = True
+    """False for a `with_options` copy: closing it leaves the shared pool open."""
     _pool_owner: _BaseClient | None = None
     """For a `with_options` copy: the client whose pool it shares, kept alive with the copy."""
 
@@ -143,21 +145,42 @@ class _BaseClient:
     def max_retries(self) -> int:
         return self.retry_policy.max_retries
 
-    def _copy_kwargs(
+    def with_options(
         self,
-        timeout: Timeout | None,
-        max_retries: int | None,
-        default_headers: Mapping[str, str] | None,
-        retry_policy: RetryPolicy | None,
-    ) -> dict[str, Any]:
-        return {
-            "api_key": self._api_key,
-            "base_url": self.base_url,
-            "timeout": self.timeout if timeout is None else timeout,
-            "max_retries": max_retries,
-            "default_headers": {**self._default_headers, **(default_headers or {})},
-            "retry_policy": retry_policy or self.retry_policy,
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> Self:
+        """A copy with other settings that shares this client's connection pool.
+
+        `default_headers` are added to this client's; closing the copy leaves the pool open.
+        """
+        cls: Any = type(self)  # Client or AsyncClient, whose constructors take http_client
+        copy: Self = cls(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            timeout=self.timeout if timeout is None else timeout,
+            max_retries=max_retries,
+            default_headers={**self._default_headers, **(default_headers or {})},
+            retry_policy=retry_policy or self.retry_policy,
+            http_client=self._http,
+        )
+        copy._owns_http = False
+        copy._pool_owner = self  # the pool is closed when its owner is dropped, not before
+        return copy
+
+    def __repr__(self) -> str:
+        settings: dict[str, Any] = {
+            "base_url": str(self.base_url),
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
         }
+        if self._default_headers:
+            settings["default_headers"] = sorted(self._default_headers)
+        inner = ", ".join(f"{name}={value!r}" for name, value in settings.items())
+        return f"{type(self).__name__}({inner})"
 
     def _signed_headers(self, token: str) -> dict[str, str]:
         """The client's headers with `Authorization`, built once per token (never mutate it)."""
@@ -251,7 +274,6 @@ class SyncAPIClient(_BaseClient):
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise EDMError("http_client must be an httpx.Client (use AsyncClient for async).")
         self._http = http_client or httpx.Client(timeout=self.timeout, verify=default_ssl_context())
-        self._owns_http = True
         if http_client is None:
             # The finalizer holds the pool, not the client, so the pool outlives the client.
             weakref.finalize(self, close_dropped_pool, self._http).atexit = False
@@ -318,7 +340,6 @@ class AsyncAPIClient(_BaseClient):
         self._http = http_client or httpx.AsyncClient(
             timeout=self.timeout, verify=default_ssl_context()
         )
-        self._owns_http = True
         if http_client is None:
             weakref.finalize(self, close_dropped_async_pool, self._http).atexit = False
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -13,7 +13,6 @@ from edm_client._base_client import (
     AsyncAPIClient,
     SyncAPIClient,
     Timeout,
-    _BaseClient,
 )
 from edm_client._config import ApiKey
 from edm_client._retry import RetryPolicy
@@ -65,26 +64,6 @@ class Client(SyncAPIClient):
 
         return Performance(self)
 
-    def with_options(
-        self,
-        *,
-        timeout: Timeout | None = None,
-        max_retries: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        retry_policy: RetryPolicy | None = None,
-    ) -> Client:
-        """A copy with other settings that shares this client's connection pool."""
-        copy = Client(
-            **self._copy_kwargs(timeout, max_retries, default_headers, retry_policy),
-            http_client=self._http,
-        )
-        copy._owns_http = False
-        copy._pool_owner = self  # the pool is closed when its owner is dropped, not before
-        return copy
-
-    def __repr__(self) -> str:
-        return _describe(self)
-
 
 class AsyncClient(AsyncAPIClient):
     """The EDM API client for asyncio; the same options and methods as `Client`, awaited.
@@ -119,35 +98,3 @@ class AsyncClient(AsyncAPIClient):
         from edm_client.resources.performance import AsyncPerformance
 
         return AsyncPerformance(self)
-
-    def with_options(
-        self,
-        *,
-        timeout: Timeout | None = None,
-        max_retries: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        retry_policy: RetryPolicy | None = None,
-    ) -> AsyncClient:
-        """A copy with other settings that shares this client's connection pool."""
-        copy = AsyncClient(
-            **self._copy_kwargs(timeout, max_retries, default_headers, retry_policy),
-            http_client=self._http,
-        )
-        copy._owns_http = False
-        copy._pool_owner = self  # the pool is closed when its owner is dropped, not before
-        return copy
-
-    def __repr__(self) -> str:
-        return _describe(self)
-
-
-def _describe(client: _BaseClient) -> str:
-    settings: dict[str, Any] = {
-        "base_url": str(client.base_url),
-        "timeout": client.timeout,
-        "max_retries": client.max_retries,
-    }
-    if client._default_headers:
-        settings["default_headers"] = sorted(client._default_headers)
-    inner = ", ".join(f"{name}={value!r}" for name, value in settings.items())
-    return f"{type(client).__name__}({inner})"
