@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from edm_client._exceptions import InvalidRequestError
-from edm_client._rules import FieldError, is_utf8_text
+from edm_client._rules import MAX_PAGE_LIMIT, MIN_PAGE_LIMIT, FieldError, is_utf8_text
 
 __all__ = [
     "DateTimeInput",
@@ -28,6 +28,8 @@ __all__ = [
     "filter_id",
     "filter_str",
     "id_value",
+    "idempotency_key",
+    "page_limit",
     "path_segment",
     "query_bool",
     "wire_bool",
@@ -182,3 +184,36 @@ def check_timeout(value: object) -> None:
             f"timeout must be a finite number of seconds, 0 or more, not {value!r}",
             param="timeout",
         )
+
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+def page_limit(name: str, value: int) -> str:
+    """A page size as sent: an int from 1 to 100."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(f"{name} must be an int, not {value!r}", param=name)
+    if not MIN_PAGE_LIMIT <= value <= MAX_PAGE_LIMIT:
+        raise InvalidRequestError(
+            f"{name} must be between {MIN_PAGE_LIMIT} and {MAX_PAGE_LIMIT}, not {value}",
+            param=name,
+        )
+    return str(value)
+
+
+def idempotency_key(key: str | None) -> str:
+    """The caller's `Idempotency-Key`, checked, else a new random one."""
+    if key is None:
+        return str(uuid.uuid4())
+    if (
+        not isinstance(key, str)
+        or not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH
+        or not key.isascii()
+        or not key.isprintable()
+    ):
+        raise InvalidRequestError(
+            f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII "
+            f"characters, not {key!r}",
+            param="idempotency_key",
+        )
+    return key

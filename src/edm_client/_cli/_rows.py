@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from edm_client._exceptions import InvalidRequestError
+from edm_client._params import idempotency_key
 from edm_client._rules import (
     DATETIME_FIELDS,
     READ_ONLY_FIELDS,
@@ -24,7 +25,6 @@ from edm_client._rules import (
     FieldError,
     check_create_body,
 )
-from edm_client.resources.performance.learning_records import _idempotency_key
 
 FORMATS: Final = ("csv", "jsonl", "json")
 KEY_FIELD: Final = "idempotency_key"
@@ -172,7 +172,7 @@ class Reader:
         row.errors.extend(e for e in check_create_body(body) if e.field not in reported)
         if KEY_FIELD in row.item:
             try:
-                _idempotency_key(row.item[KEY_FIELD])  # the SDK's own rule
+                idempotency_key(row.item[KEY_FIELD])  # the SDK's own rule
             except InvalidRequestError as error:
                 row.errors.append(FieldError(KEY_FIELD, "invalid", error.message))
         return row

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Any, Literal
@@ -16,7 +15,6 @@ from edm_client._bulk import (
     created_parser,
     prepare_item,
 )
-from edm_client._exceptions import InvalidRequestError
 from edm_client._pagination import AsyncPaginator, CursorPage
 from edm_client._params import (
     DateTimeInput,
@@ -27,6 +25,8 @@ from edm_client._params import (
     filter_id,
     filter_str,
     id_value,
+    idempotency_key,
+    page_limit,
     path_segment,
     query_bool,
     wire_bool,
@@ -41,7 +41,7 @@ from edm_client._resource import (
     to_async_raw_response,
     to_raw_response,
 )
-from edm_client._rules import MAX_PAGE_LIMIT, MIN_PAGE_LIMIT, check_create_body
+from edm_client._rules import check_create_body
 from edm_client.types.learning_record import LearningRecord, SourceType
 
 __all__ = ["AsyncLearningRecords", "LearningRecords"]
@@ -72,12 +72,11 @@ _LIST_PARAMS: dict[str, _Converter] = {
     "passed": query_bool,
     "linked_cohort_id": filter_id,
     "linked_assessment_id": filter_id,
-    "limit": lambda name, value: str(_page_limit(value)),
+    "limit": page_limit,
     "cursor": wire_str,
 }
 _CREATE_ARGUMENTS = (*_CREATE_FIELDS, "idempotency_key", "timeout", "extra_headers")
 """What an item of `create_many` may hold: `create`'s keyword arguments."""
-_MAX_IDEMPOTENCY_KEY_LENGTH = 255
 _parse_created = created_parser(LearningRecord)
 
 
@@ -88,7 +87,7 @@ def _create_options(args: Mapping[str, Any]) -> RequestOptions:
         "POST",
         PATH,
         content=encode_body(body),
-        idempotency_key=_idempotency_key(args["idempotency_key"]),
+        idempotency_key=idempotency_key(args["idempotency_key"]),
         timeout=args["timeout"],
         extra_headers=args["extra_headers"],
     )
@@ -114,34 +113,6 @@ def _list_options(args: Mapping[str, Any]) -> RequestOptions:
     return RequestOptions(
         "GET", PATH, params=params, timeout=args["timeout"], extra_headers=args["extra_headers"]
     )
-
-
-def _page_limit(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequestError(f"limit must be an int, not {value!r}", param="limit")
-    if not MIN_PAGE_LIMIT <= value <= MAX_PAGE_LIMIT:
-        raise InvalidRequestError(
-            f"limit must be between {MIN_PAGE_LIMIT} and {MAX_PAGE_LIMIT}, not {value}",
-            param="limit",
-        )
-    return value
-
-
-def _idempotency_key(key: str | None) -> str:
-    if key is None:
-        return str(uuid.uuid4())
-    if (
-        not isinstance(key, str)
-        or not 0 < len(key) <= _MAX_IDEMPOTENCY_KEY_LENGTH
-        or not key.isascii()
-        or not key.isprintable()
-    ):
-        raise InvalidRequestError(
-            f"idempotency_key must be 1 to {_MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII "
-            f"characters, not {key!r}",
-            param="idempotency_key",
-        )
-    return key
 
 
 # The methods hand `locals()` (their own arguments) to the shared builders above, so the sync
