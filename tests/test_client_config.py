@@ -593,3 +593,42 @@ def test_base_url_with_credentials_is_refused_without_echoing_them() -> None:
 def test_negative_max_retries_is_an_invalid_request_error() -> None:
     with pytest.raises(InvalidRequestError, match="max_retries must be 0 or more"):
         Client(api_key="token", base_url="https://edm.example.com", max_retries=-1)
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+@pytest.mark.parametrize("timeout", ["30", -1, float("nan"), float("inf"), True])
+def test_an_unusable_client_timeout_is_refused_at_construction(
+    cls: type[Client] | type[AsyncClient], timeout: Any
+) -> None:
+    with pytest.raises(InvalidRequestError, match="timeout") as caught:
+        cls(api_key="token", base_url="https://edm.example.com", timeout=timeout)
+
+    assert caught.value.param == "timeout"
+
+
+def test_with_options_refuses_an_unusable_timeout() -> None:
+    with (
+        Client(api_key="token", base_url="https://edm.example.com") as client,
+        pytest.raises(InvalidRequestError, match="timeout"),
+    ):
+        client.with_options(timeout=-3)
+
+
+@pytest.mark.parametrize("max_retries", ["2", 2.5, True])
+def test_a_max_retries_that_is_not_an_int_is_an_invalid_request_error(max_retries: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="max_retries must be an int") as caught:
+        Client(api_key="token", base_url="https://edm.example.com", max_retries=max_retries)
+
+    assert caught.value.param == "max_retries"
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+def test_a_retry_policy_of_the_wrong_type_is_refused(cls: type[Client] | type[AsyncClient]) -> None:
+    with pytest.raises(
+        InvalidRequestError, match=r"retry_policy must be an edm_client\.RetryPolicy"
+    ):
+        cls(
+            api_key="token",
+            base_url="https://edm.example.com",
+            retry_policy={"max_retries": 3},  # type: ignore[arg-type]
+        )

@@ -123,6 +123,13 @@ class _BaseClient:
         retry_policy: RetryPolicy | None,
     ) -> None:
         api_key, self.base_url = resolve_credentials(api_key, base_url)
+        check_timeout(timeout)
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise InvalidRequestError(
+                "retry_policy must be an edm_client.RetryPolicy, "
+                f"not {type(retry_policy).__name__}",
+                param="retry_policy",
+            )
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         policy = retry_policy or RetryPolicy()
         if max_retries is not None and max_retries != policy.max_retries:

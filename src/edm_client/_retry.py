@@ -56,10 +56,30 @@ class RetryPolicy:
     on_retry: Callable[[RetryEvent], object] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
+            raise InvalidRequestError(
+                f"max_retries must be an int, not {type(self.max_retries).__name__} "
+                f"{self.max_retries!r}",
+                param="max_retries",
+            )
         if self.max_retries < 0:
             raise InvalidRequestError("max_retries must be 0 or more", param="max_retries")
-        if not 0 <= self.jitter <= 1:
-            raise InvalidRequestError("jitter must be between 0 and 1", param="jitter")
+        for name in ("initial_delay", "max_delay", "max_retry_after"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (math.isfinite(value) and value >= 0)
+            ):
+                raise InvalidRequestError(
+                    f"{name} must be a finite number of seconds, 0 or more, not {value!r}",
+                    param=name,
+                )
+        jitter = self.jitter
+        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter <= 1:
+            raise InvalidRequestError(
+                f"jitter must be between 0 and 1, not {jitter!r}", param="jitter"
+            )
         object.__setattr__(self, "statuses", frozenset(self.statuses))
 
     def should_retry(self, response: httpx.Response) -> bool:
