@@ -214,6 +214,9 @@ def test_a_422_names_the_field_in_detail_and_in_errors(server: FakeServer) -> No
         ("provider", ""),
         ("linked_cohort_id", "  "),
         ("linked_assessment_id", ""),
+        ("cursor", ""),
+        ("cursor", "  "),
+        ("cursor", 5),
     ],
 )
 async def test_list_refuses_a_bad_argument_before_sending(api: Api, name: str, value: Any) -> None:

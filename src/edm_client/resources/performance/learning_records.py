@@ -73,7 +73,7 @@ _LIST_PARAMS: dict[str, _Converter] = {
     "linked_cohort_id": filter_id,
     "linked_assessment_id": filter_id,
     "limit": page_limit,
-    "cursor": wire_str,
+    "cursor": filter_str,
 }
 _CREATE_ARGUMENTS = (*_CREATE_FIELDS, "idempotency_key", "timeout", "extra_headers")
 """What an item of `create_many` may hold: `create`'s keyword arguments."""
