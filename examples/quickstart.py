@@ -13,12 +13,14 @@ from edm_client import Client
 
 
 def make_client() -> Client:
-    if os.environ.get("EDM_BASE_URL") and os.environ.get("EDM_API_KEY"):
+    missing = [name for name in ("EDM_BASE_URL", "EDM_API_KEY") if not os.environ.get(name)]
+    if not missing:
         print(f"Using the EDM API at {os.environ['EDM_BASE_URL']}")
         return Client()
     from edm_client.testing import FakeServer
 
-    print("EDM_BASE_URL and EDM_API_KEY are not set: using an embedded fake EDM server.")
+    unset = " and ".join(missing) + (" are" if len(missing) > 1 else " is")
+    print(f"{unset} not set: using an embedded fake EDM server.")
     return FakeServer().client()
 
 

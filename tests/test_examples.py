@@ -10,8 +10,8 @@ from pathlib import Path
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
-def run_example(name: str, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDM_")}
+def run_example(name: str, *args: str, **extra_env: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDM_")} | extra_env
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *args],
         capture_output=True,
@@ -62,3 +62,9 @@ def test_quickstart_creates_gets_and_lists_against_the_embedded_fake():
     assert "fetched per_" in out
     assert "  - AWS Solutions Architect [AWS] expires 2029-03-01" in out
     assert "  - Kubernetes Fundamentals [Coursera] expires never" in out
+
+
+def test_quickstart_names_the_one_variable_that_is_missing():
+    out = run_example("quickstart.py", EDM_BASE_URL="https://edm.example.com")
+
+    assert out.startswith("EDM_API_KEY is not set: using an embedded fake EDM server.")
