@@ -16,6 +16,7 @@ from edm_client import (
     AsyncClient,
     AuthenticationError,
     Client,
+    EDMError,
     InternalServerError,
     NotFoundError,
 )
@@ -57,6 +58,35 @@ def test_client_passes_options_through(server: FakeServer) -> None:
     with server.client(max_retries=0, timeout=3.0) as client:
         assert client.max_retries == 0
         assert client.timeout == httpx.Timeout(3.0)
+
+
+def test_client_and_async_client_accept_a_token_provider(server: FakeServer) -> None:
+    asked: list[str] = []
+
+    def provider() -> str:
+        asked.append("sync")
+        return server.issue_token(person_id="provided")
+
+    with server.client(provider) as client:
+        record = client.performance.learning_records.create(person_id="p1", title="Kubernetes")
+
+    assert asked == ["sync"]
+    assert record.created_by == "provided"
+
+
+def test_a_fake_server_describes_itself_by_url_and_record_count() -> None:
+    fake = FakeServer()
+    with fake.client() as client:
+        client.performance.learning_records.create(person_id="p1", title="Kubernetes")
+
+    assert repr(fake) == "<FakeServer https://edm.fake.test (1 record)>"
+
+
+def test_an_empty_token_is_refused_not_replaced_by_the_default(server: FakeServer) -> None:
+    with pytest.raises(EDMError, match="api_key is empty"):
+        server.client("")
+    with pytest.raises(EDMError, match="api_key is empty"):
+        server.async_client("")
 
 
 # -- tokens ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import httpx
 from ulid import ULID
 
 from edm_client._client import AsyncClient, Client
+from edm_client._config import ApiKey
 from edm_client.testing import _jwt
 from edm_client.testing._backend import (
     COLLECTION_PATH,
@@ -124,19 +125,21 @@ class FakeServer:
             claims["app_id"] = app_id
         return _jwt.encode(claims, self._backend.secret)
 
-    def client(self, token: str | None = None, **client_kwargs: Any) -> Client:
+    def client(self, token: ApiKey | None = None, **client_kwargs: Any) -> Client:
         """A `Client` wired to this server; the default token is a human of the demo tenant.
 
-        While `serve()` runs, the client talks to it over the socket."""
+        `token` may be a token provider, as `Client(api_key=...)` takes. While `serve()` runs,
+        the client talks to it over the socket."""
         if "http_client" not in client_kwargs:
             client_kwargs["http_client"] = (
                 httpx.Client(trust_env=False)
                 if self._served
                 else httpx.Client(transport=self.transport)
             )
-        return Client(api_key=token or self.issue_token(), base_url=self.base_url, **client_kwargs)
+        api_key = self.issue_token() if token is None else token
+        return Client(api_key=api_key, base_url=self.base_url, **client_kwargs)
 
-    def async_client(self, token: str | None = None, **client_kwargs: Any) -> AsyncClient:
+    def async_client(self, token: ApiKey | None = None, **client_kwargs: Any) -> AsyncClient:
         """An `AsyncClient` wired to this server; the same defaults as `client()`."""
         if "http_client" not in client_kwargs:
             client_kwargs["http_client"] = (
@@ -144,9 +147,8 @@ class FakeServer:
                 if self._served
                 else httpx.AsyncClient(transport=self.transport)
             )
-        return AsyncClient(
-            api_key=token or self.issue_token(), base_url=self.base_url, **client_kwargs
-        )
+        api_key = self.issue_token() if token is None else token
+        return AsyncClient(api_key=api_key, base_url=self.base_url, **client_kwargs)
 
     @contextmanager
     def serve(
@@ -236,6 +238,13 @@ class FakeServer:
         )
 
     # -- inspection and control ---------------------------------------------------------
+
+    def __repr__(self) -> str:
+        with self._backend.lock:
+            count = len(self._backend.order)
+        served = ", served" if self._served else ""
+        noun = "record" if count == 1 else "records"
+        return f"<FakeServer {self.base_url} ({count} {noun}{served})>"
 
     def records(self) -> list[LearningRecord]:
         """Every stored record of every tenant, soft-deleted ones included, oldest first."""
