@@ -250,6 +250,24 @@ async def test_a_repeated_next_cursor_ends_iteration_with_a_clear_error(mode: st
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_repeated_cursor_error_names_the_request_id_of_the_page_that_sent_it(
+    mode: str,
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = json_response(200, {"data": [], "next_cursor": "c1"})
+        response.headers["X-Request-ID"] = "req_loop"
+        return response
+
+    api = Api(make_client(mode, handler=handler))
+
+    with pytest.raises(APIResponseValidationError) as caught:
+        await api.list()
+
+    assert caught.value.request_id == "req_loop"
+    assert str(caught.value).endswith("(request id req_loop).")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_next_cursor_equal_to_the_starting_cursor_is_a_loop_too(mode: str) -> None:
     handler, calls = _looping_server()
     api = Api(make_client(mode, handler=handler))

@@ -80,12 +80,14 @@ class _BasePage(Generic[T]):
         # Fetching the same next page twice is fine; a cursor that led to this page or an
         # earlier one means the server is sending us round in a loop.
         if fetched_depth is not None and fetched_depth <= self._depth:
+            request_id = self.request_id
             raise APIResponseValidationError(
                 f"The server sent next_cursor {cursor!r} again after it was already used; "
-                "stopping here instead of fetching the same pages forever.",
+                "stopping here instead of fetching the same pages forever"
+                + (f" (request id {request_id})." if request_id else "."),
                 response=self.http_response,
                 body=decode_body(self.http_response),
-                request_id=self.request_id,
+                request_id=request_id,
             )
         return cursor
 
