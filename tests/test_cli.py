@@ -581,6 +581,20 @@ def test_an_unknown_column_is_reported_and_server_owned_ones_are_ignored(served,
     assert "ignoring server-owned columns: id" in result.stderr
 
 
+def test_a_column_named_twice_in_the_header_is_a_data_error_before_anything_is_sent(
+    served, fake, tmp_path
+):
+    path = tmp_path / "rows.csv"
+    path.write_text("person_id,title,provider,title\np,Course,AWS,Other course\n")
+
+    result = run("learning-records", "import", str(path), env=served)
+
+    assert result.returncode == 1
+    assert "column 'title' appears more than once in the header" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert fake.records() == []
+
+
 def test_a_file_that_is_not_utf8_text_is_a_data_error_without_a_traceback(served, tmp_path):
     path = tmp_path / "rows.csv"
     path.write_bytes("person_id,title\np,Caf\u00e9\n".encode("latin-1"))
@@ -726,6 +740,19 @@ def test_fake_with_a_base_url_is_a_usage_error():
 
     assert result.returncode == 2
     assert "--fake" in result.stderr
+
+
+def test_a_report_naming_the_imported_file_is_a_usage_error_and_leaves_it_alone(
+    served, fake, lms_csv
+):
+    alias = lms_csv.parent / "." / lms_csv.name
+
+    result = run("learning-records", "import", str(lms_csv), "--report", str(alias), env=served)
+
+    assert result.returncode == 2
+    assert "is the file being imported" in result.stderr
+    assert lms_csv.read_text() == CSV_ROWS
+    assert fake.records() == []
 
 
 def test_a_report_is_written_even_when_every_row_was_imported(served, lms_csv, tmp_path):

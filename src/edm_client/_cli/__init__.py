@@ -495,6 +495,11 @@ def _import(args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.is_file():
         raise UsageError(f"cannot read {str(path)!r}: no such file")
+    if args.report is not None and args.report.resolve() == path.resolve():
+        raise UsageError(
+            f"--report {str(args.report)!r} is the file being imported: it would be replaced "
+            "by the report; name another file"
+        )
     reader = Reader(path, _file_format(path, args.format))
 
     rows, invalid = _check_rows(reader)
