@@ -233,3 +233,17 @@ def test_the_create_schema_accepts_exactly_the_bodies_the_rules_accept(
     rules_accept = not check_create_body(body)
 
     assert schema_accepts == rules_accept, (body, check_create_body(body))
+
+
+@pytest.mark.parametrize(
+    "space", [chr(c) for c in (0x1C, 0x1F, 0x85, 0xA0, 0x2028, 0x3000)], ids=ascii
+)
+def test_a_text_field_of_only_whitespace_is_refused_by_the_schema_as_by_the_rules(
+    document: dict[str, Any], space: str
+) -> None:
+    # Regex engines disagree about `\s` (U+001C-U+001F and U+0085 are whitespace to Python's
+    # str.strip(), not to ECMA's or Rust's `\s`); the schema must agree with the rules anyway.
+    body = {"person_id": space, "title": "Kubernetes"}
+
+    assert check_create_body(body)
+    assert not _create_body_validator(document).is_valid(body)

@@ -38,7 +38,11 @@ OPENAPI_PATH = "/api/v1/openapi.json"
 
 _REF = "#/components/schemas/{model}"
 # A string the rules accept: not blank (after stripping whitespace) and without NUL characters.
-_TEXT_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+# Whitespace is spelled out as exactly what Python's str.strip() removes (str.isspace): `\s`
+# means other sets to other regex engines (ECMA's lacks U+001C-U+001F and U+0085, Python's has
+# them), so a fuzzer could draw a "non-blank" "\x1f" that the rules call blank.
+_SPACE = r"\t-\r\u001c- \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_TEXT_PATTERN = rf"^[^\u0000]*[^{_SPACE}\u0000][^\u0000]*$"
 _ERROR_STATUSES = {
     400: ("BadRequest", "Malformed request: the body is not JSON, or the cursor is bad."),
     401: ("Unauthorized", "No bearer token, or a malformed or expired one."),
