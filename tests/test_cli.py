@@ -178,6 +178,33 @@ def test_missing_configuration_says_which_flag_or_variable_to_set():
     assert "--fake" in result.stderr
 
 
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_a_malformed_base_url_is_a_usage_error(how):
+    if how == "flag":
+        result = run("learning-records", "list", "--base-url", "edm.example.com", "--api-key", "k")
+    else:
+        env = {"EDM_BASE_URL": "edm.example.com", "EDM_API_KEY": "k"}
+        result = run("learning-records", "list", env=env)
+
+    assert result.returncode == 2
+    assert "base_url 'edm.example.com' must be an http:// or https:// URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_plain_http_base_url_is_warned_about_in_one_line():
+    # The proxy (a closed loopback port) keeps the request on this machine.
+    env = {"EDM_BASE_URL": "http://edm.example.com", "EDM_API_KEY": "k"}
+    result = run(
+        "learning-records", "list", "--max-retries", "0",
+        env={**env, "HTTP_PROXY": "http://127.0.0.1:1", "NO_PROXY": ""},
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    warning = "edm: warning: base_url 'http://edm.example.com' uses plain http://"
+    assert result.stderr.startswith(warning)
+    assert ".py:" not in result.stderr
+
+
 def test_global_options_work_after_the_command_too(demo):
     result = run("learning-records", "list", "--fake", "--timeout", "5", "--max-retries", "0")
 

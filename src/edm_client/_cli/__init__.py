@@ -9,6 +9,7 @@ import logging
 import os
 import runpy
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -432,7 +433,15 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
         raise UsageError(
             f"edm needs {' and '.join(missing)}; or try it with --fake, an in-memory demo"
         )
-    with Client(api_key=api_key, base_url=base_url, **options) as client:
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            client = Client(api_key=api_key, base_url=base_url, **options)
+    except EDMError as error:  # a malformed --base-url or --api-key (flag or variable)
+        raise UsageError(str(error)) from None
+    for warning in caught:  # e.g. a plain http:// base URL: one line, not a source location
+        print(f"edm: warning: {warning.message}", file=sys.stderr)
+    with client:
         log.debug("using %r with api key [redacted]", client)
         yield client
 
