@@ -730,6 +730,17 @@ def test_export_progress_counts_records_when_asked(demo):
 # -- fake serve ------------------------------------------------------------------------------
 
 
+def test_fake_serve_help_and_errors_name_the_command_as_typed():
+    helped = run("fake", "serve", "--help")
+    refused = run("fake", "serve", "--bogus")
+
+    assert helped.returncode == 0
+    assert helped.stdout.startswith("usage: edm fake serve ")
+    assert refused.returncode == 2
+    assert "edm fake: error: unrecognized arguments: --bogus" in refused.stderr
+    assert "python -m" not in helped.stdout + refused.stderr
+
+
 def test_fake_serve_is_python_dash_m_edm_client_testing_serve():
     direct = subprocess.run(
         [sys.executable, "-m", "edm_client.testing", "serve", "--help"],

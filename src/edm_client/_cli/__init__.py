@@ -7,7 +7,6 @@ import contextlib
 import itertools
 import logging
 import os
-import runpy
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -665,9 +664,8 @@ def _output_file(path: Path | None) -> Iterator[TextIO]:
 
 def _fake_serve(args: argparse.Namespace) -> int:
     """`edm fake serve ...` is `python -m edm_client.testing serve ...`."""
-    sys.argv = ["edm fake", "serve", *args.serve_args]
     try:
-        runpy.run_module("edm_client.testing", run_name="__main__", alter_sys=True)
+        from edm_client.testing.__main__ import main as testing_main
     except ImportError as error:
         raise EDMError(f"edm fake serve is not available in this installation: {error}") from None
-    return EXIT_OK
+    return testing_main(["serve", *args.serve_args], prog="edm fake")
