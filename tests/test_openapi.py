@@ -247,3 +247,29 @@ def test_a_text_field_of_only_whitespace_is_refused_by_the_schema_as_by_the_rule
 
     assert check_create_body(body)
     assert not _create_body_validator(document).is_valid(body)
+
+
+def test_every_create_date_time_states_the_instant_bound_its_pattern_cannot(
+    document: dict[str, Any],
+) -> None:
+    # The fuzzer found 0001-01-01T00:00:00.0+01:00 matching the pattern yet refused: the
+    # document must say so in words.
+    create = document["components"]["schemas"]["LearningRecordCreate"]["properties"]
+    date_times = [
+        option
+        for prop in create.values()
+        for option in _options(prop)
+        if option.get("format") == "date-time"
+    ]
+
+    assert len(date_times) == 2
+    assert all("0001-9999" in option["description"] for option in date_times)
+    body = {"person_id": "p1", "title": "t", "completed_at": "0001-01-01T00:00:00.0+01:00"}
+    errors = [(e.field, e.code) for e in check_create_body(body)]
+    assert errors == [("completed_at", "invalid_datetime")]
+
+
+def _options(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield schema
+    for option in schema.get("anyOf", []):
+        yield from _options(option)

@@ -191,7 +191,14 @@ def _field_schema(name: str) -> dict[str, Any]:
     if name == "source_type":
         return {"type": "string", "enum": list(SOURCE_TYPES)}
     if name in DATETIME_FIELDS:
-        date_time = {"type": "string", "format": "date-time", "pattern": _anchored(_RFC3339)}
+        date_time = {
+            "type": "string",
+            "format": "date-time",
+            "pattern": _anchored(_RFC3339),
+            # A bound no pattern can state: the offset must not push the instant past a year.
+            "description": "RFC 3339 with an offset. Its instant in UTC must fall within years "
+            "0001-9999: `0001-01-01T00:00:00+01:00` is refused with 422 `invalid_datetime`.",
+        }
         if name != "expires_at":
             return date_time
         date = {"type": "string", "format": "date", "pattern": _anchored(_DATE)}
