@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timezone
 from typing import Any
@@ -273,3 +274,13 @@ def _options(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield schema
     for option in schema.get("anyOf", []):
         yield from _options(option)
+
+
+@pytest.mark.parametrize("space", ["\x85\t", "\x1f", " "], ids=ascii)
+def test_a_blank_list_filter_is_outside_the_documented_parameter_as_the_fake_refuses_it(
+    document: dict[str, Any], space: str
+) -> None:
+    schema = document["components"]["parameters"]["linked_cohort_id"]["schema"]
+
+    assert re.search(schema["pattern"], space) is None
+    assert re.search(schema["pattern"], "coh_1") is not None

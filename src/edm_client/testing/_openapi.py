@@ -326,7 +326,8 @@ def _parameters() -> dict[str, Any]:
     def query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
         return {"name": name, "in": "query", "description": description, "schema": schema}
 
-    text = {"type": "string", "minLength": 1}
+    # Filters are compared, not stored, so only blankness is refused (NUL is fine).
+    text = {"type": "string", "pattern": rf"^[\s\S]*[^{_SPACE}][\s\S]*$"}
     return {
         "limit": query(
             "limit",
