@@ -178,6 +178,33 @@ def test_missing_configuration_says_which_flag_or_variable_to_set():
     assert "--fake" in result.stderr
 
 
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_a_malformed_base_url_is_a_usage_error(how):
+    if how == "flag":
+        result = run("learning-records", "list", "--base-url", "edm.example.com", "--api-key", "k")
+    else:
+        env = {"EDM_BASE_URL": "edm.example.com", "EDM_API_KEY": "k"}
+        result = run("learning-records", "list", env=env)
+
+    assert result.returncode == 2
+    assert "base_url 'edm.example.com' must be an http:// or https:// URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_plain_http_base_url_is_warned_about_in_one_line():
+    # The proxy (a closed loopback port) keeps the request on this machine.
+    env = {"EDM_BASE_URL": "http://edm.example.com", "EDM_API_KEY": "k"}
+    result = run(
+        "learning-records", "list", "--max-retries", "0",
+        env={**env, "HTTP_PROXY": "http://127.0.0.1:1", "NO_PROXY": ""},
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    warning = "edm: warning: base_url 'http://edm.example.com' uses plain http://"
+    assert result.stderr.startswith(warning)
+    assert ".py:" not in result.stderr
+
+
 def test_global_options_work_after_the_command_too(demo):
     result = run("learning-records", "list", "--fake", "--timeout", "5", "--max-retries", "0")
 
@@ -581,6 +608,20 @@ def test_an_unknown_column_is_reported_and_server_owned_ones_are_ignored(served,
     assert "ignoring server-owned columns: id" in result.stderr
 
 
+def test_a_column_named_twice_in_the_header_is_a_data_error_before_anything_is_sent(
+    served, fake, tmp_path
+):
+    path = tmp_path / "rows.csv"
+    path.write_text("person_id,title,provider,title\np,Course,AWS,Other course\n")
+
+    result = run("learning-records", "import", str(path), env=served)
+
+    assert result.returncode == 1
+    assert "column 'title' appears more than once in the header" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert fake.records() == []
+
+
 def test_a_file_that_is_not_utf8_text_is_a_data_error_without_a_traceback(served, tmp_path):
     path = tmp_path / "rows.csv"
     path.write_bytes("person_id,title\np,Caf\u00e9\n".encode("latin-1"))
@@ -689,6 +730,17 @@ def test_export_progress_counts_records_when_asked(demo):
 # -- fake serve ------------------------------------------------------------------------------
 
 
+def test_fake_serve_help_and_errors_name_the_command_as_typed():
+    helped = run("fake", "serve", "--help")
+    refused = run("fake", "serve", "--bogus")
+
+    assert helped.returncode == 0
+    assert helped.stdout.startswith("usage: edm fake serve ")
+    assert refused.returncode == 2
+    assert "edm fake: error: unrecognized arguments: --bogus" in refused.stderr
+    assert "python -m" not in helped.stdout + refused.stderr
+
+
 def test_fake_serve_is_python_dash_m_edm_client_testing_serve():
     direct = subprocess.run(
         [sys.executable, "-m", "edm_client.testing", "serve", "--help"],
@@ -726,6 +778,19 @@ def test_fake_with_a_base_url_is_a_usage_error():
 
     assert result.returncode == 2
     assert "--fake" in result.stderr
+
+
+def test_a_report_naming_the_imported_file_is_a_usage_error_and_leaves_it_alone(
+    served, fake, lms_csv
+):
+    alias = lms_csv.parent / "." / lms_csv.name
+
+    result = run("learning-records", "import", str(lms_csv), "--report", str(alias), env=served)
+
+    assert result.returncode == 2
+    assert "is the file being imported" in result.stderr
+    assert lms_csv.read_text() == CSV_ROWS
+    assert fake.records() == []
 
 
 def test_a_report_is_written_even_when_every_row_was_imported(served, lms_csv, tmp_path):

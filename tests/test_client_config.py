@@ -391,6 +391,26 @@ async def test_a_token_provider_returning_no_token_is_an_error(
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("returned", ["", "  "], ids=["empty", "blank"])
+async def test_a_token_provider_returning_an_empty_string_is_told_so(
+    server: FakeServer, mode: str, returned: str
+) -> None:
+    api = fake_api(server, mode, lambda: returned)
+
+    with pytest.raises(EDMError, match="api_key callable returned an empty string"):
+        await api.list()
+    await api.close()
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+def test_an_api_key_with_a_nul_character_is_refused_naming_it(cls: type[Client]) -> None:
+    with pytest.raises(EDMError, match="NUL") as caught:
+        cls(api_key="s3cr3t\x00value", base_url="https://edm.test")
+
+    assert "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     "returned", ["tok\nInjected: 1", "tok\u2026en"], ids=["line-break", "non-ascii"]
 )
@@ -616,7 +636,7 @@ def test_with_options_refuses_an_unusable_timeout() -> None:
 
 @pytest.mark.parametrize("max_retries", ["2", 2.5, True])
 def test_a_max_retries_that_is_not_an_int_is_an_invalid_request_error(max_retries: Any) -> None:
-    with pytest.raises(InvalidRequestError, match="max_retries must be an int") as caught:
+    with pytest.raises(InvalidRequestError, match="a whole number") as caught:
         Client(api_key="token", base_url="https://edm.example.com", max_retries=max_retries)
 
     assert caught.value.param == "max_retries"

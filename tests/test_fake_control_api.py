@@ -199,6 +199,16 @@ def test_requests_lists_what_the_api_received_with_the_token_redacted(
     assert token not in listed.text
 
 
+def test_requests_shows_the_path_as_received_with_its_percent_encoding(
+    http: httpx.Client,
+) -> None:
+    http.get(COLLECTION + "/..%2Fx", headers=_bearer(_token(http)))
+
+    (request,) = http.get("/_fake/requests").json()["data"]
+
+    assert request["path"] == COLLECTION + "/..%2Fx"
+
+
 def test_an_unknown_control_route_is_a_404_problem(http: httpx.Client) -> None:
     response = http.get("/_fake/nothing-here")
 

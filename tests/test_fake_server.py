@@ -6,6 +6,7 @@ import base64
 import json
 import threading
 from datetime import datetime, timezone
+from typing import Any
 
 import httpx
 import pytest
@@ -391,6 +392,31 @@ def test_inject_fault_needs_something_to_inject(server: FakeServer) -> None:
         server.inject_fault()
     with pytest.raises(ValueError, match="probability"):
         server.inject_fault(status=500, probability=1.5)
+
+
+@pytest.mark.parametrize(
+    ("fault", "named"),
+    [
+        ({"status": 200}, "status"),
+        ({"status": 99}, "status"),
+        ({"status": True}, "status"),
+        ({"delay": -1}, "delay"),
+        ({"delay": float("nan")}, "delay"),
+        ({"status": 503, "times": 0}, "times"),
+        ({"status": 503, "times": -1}, "times"),
+    ],
+)
+def test_a_fault_that_cannot_happen_is_refused_when_injected(
+    fault: dict[str, Any], named: str
+) -> None:
+    # Not later, as a raw error inside the client's call or a fault that silently never fires.
+    server = FakeServer()
+
+    with pytest.raises(ValueError, match=named):
+        server.inject_fault(**fault)
+
+    with raw_http(server) as http:
+        assert http.get(COLLECTION).status_code == 200
 
 
 def _fault_pattern(seed: int) -> list[int]:

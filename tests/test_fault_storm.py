@@ -367,3 +367,73 @@ async def test_async_storm_from_64_tasks_loses_and_doubles_nothing(max_retries: 
         report = storm.check()
         recovered = {title: await create(**args) for title, args in storm.reruns().items()}
     storm.finish(f"async storm ({TASKS} tasks)", report, recovered)
+
+
+# Over a real socket the faults are acted out on the wire: a reset is a TCP RST after the
+# request arrived, a hang-up closes the connection without an answer, statuses are real
+# responses. Slow answers are left out (a timeout storm on a busy 2-core machine would also
+# time out innocent requests); timeouts over the socket are tested in test_served_fake.py.
+SOCKET_FAULT_KINDS = [kind for kind in FAULT_KINDS if "delay" not in kind]
+
+
+def test_sync_storm_over_a_real_socket_loses_and_doubles_nothing() -> None:
+    server = FakeServer()
+    events: list[RetryEvent] = []
+    policy = storm_policy(events, max_retries=8)
+    results: dict[str, LearningRecord | BaseException] = {}
+    with server.serve(), server.client(retry_policy=policy) as client:
+        per_kind = 1 - (1 - FAULT_RATE) ** (1 / len(SOCKET_FAULT_KINDS))
+        for offset, kind in enumerate(SOCKET_FAULT_KINDS):
+            server.inject_fault(probability=per_kind, seed=SEED * 1_000 + offset, **kind)
+        create = client.performance.learning_records.create
+
+        def call(title: str) -> None:
+            try:
+                results[title] = create(person_id=server.demo_person_id, title=title)
+            except Exception as exc:
+                results[title] = exc
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(call, _titles()))
+        server.clear_faults()
+
+    # Every call ended in its record or a typed APIError; one record per successful call.
+    assert all(isinstance(r, LearningRecord | APIError) for r in results.values())
+    succeeded = {t: r for t, r in results.items() if isinstance(r, LearningRecord)}
+    stored = collections.Counter(r.title for r in server.records())
+    assert [t for t, n in stored.items() if n > 1] == []
+    assert [t for t in succeeded if stored[t] != 1] == []
+    by_title = {r.title: r for r in server.records()}
+    assert all(by_title[t].id == r.id for t, r in succeeded.items())
+
+    # Attempts, counted by the server per idempotency key, are exactly what the policy says.
+    attempts = collections.Counter(r.headers["idempotency-key"] for r in server.requests)
+    retries = collections.Counter(_idempotency_key(e) for e in events)
+    assert len(attempts) == CALLS
+    assert all(retries[key] == n - 1 for key, n in attempts.items())
+    assert max(attempts.values()) <= policy.max_retries + 1
+    for outcome in results.values():
+        if isinstance(outcome, APIError):
+            assert outcome.request is not None
+            assert attempts[outcome.request.headers["idempotency-key"]] == policy.max_retries + 1
+    assert len(server.requests) == CALLS + len(events)
+    for event in events:
+        assert_delay_follows_policy(event, policy)
+
+    # The storm really blew, in every way it can on the wire.
+    causes = collections.Counter(_cause(e) for e in events)
+    assert set(causes) == {429, 500, 502, 503, 504, "APIConnectionError"}
+    assert len(events) >= 0.1 * len(server.requests)
+    print(
+        f"\nsync storm over a socket ({THREADS} threads), seed {SEED}, max_retries "
+        f"{policy.max_retries}: expected {CALLS}, stored {sum(stored.values())}, duplicated 0, "
+        f"lost 0, failed calls {CALLS - len(succeeded)}, attempts {len(server.requests)}, "
+        f"retries {len(events)}; retries by cause {dict(sorted(causes.items(), key=str))}"
+    )
+
+
+def _cause(event: RetryEvent) -> int | str:
+    """The status that was retried, or the name of the SDK error a network failure became."""
+    if event.response is not None:
+        return event.response.status_code
+    return type(event.error).__name__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timezone
 from typing import Any
@@ -233,3 +234,53 @@ def test_the_create_schema_accepts_exactly_the_bodies_the_rules_accept(
     rules_accept = not check_create_body(body)
 
     assert schema_accepts == rules_accept, (body, check_create_body(body))
+
+
+@pytest.mark.parametrize(
+    "space", [chr(c) for c in (0x1C, 0x1F, 0x85, 0xA0, 0x2028, 0x3000)], ids=ascii
+)
+def test_a_text_field_of_only_whitespace_is_refused_by_the_schema_as_by_the_rules(
+    document: dict[str, Any], space: str
+) -> None:
+    # Regex engines disagree about `\s` (U+001C-U+001F and U+0085 are whitespace to Python's
+    # str.strip(), not to ECMA's or Rust's `\s`); the schema must agree with the rules anyway.
+    body = {"person_id": space, "title": "Kubernetes"}
+
+    assert check_create_body(body)
+    assert not _create_body_validator(document).is_valid(body)
+
+
+def test_every_create_date_time_states_the_instant_bound_its_pattern_cannot(
+    document: dict[str, Any],
+) -> None:
+    # The fuzzer found 0001-01-01T00:00:00.0+01:00 matching the pattern yet refused: the
+    # document must say so in words.
+    create = document["components"]["schemas"]["LearningRecordCreate"]["properties"]
+    date_times = [
+        option
+        for prop in create.values()
+        for option in _options(prop)
+        if option.get("format") == "date-time"
+    ]
+
+    assert len(date_times) == 2
+    assert all("0001-9999" in option["description"] for option in date_times)
+    body = {"person_id": "p1", "title": "t", "completed_at": "0001-01-01T00:00:00.0+01:00"}
+    errors = [(e.field, e.code) for e in check_create_body(body)]
+    assert errors == [("completed_at", "invalid_datetime")]
+
+
+def _options(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield schema
+    for option in schema.get("anyOf", []):
+        yield from _options(option)
+
+
+@pytest.mark.parametrize("space", ["\x85\t", "\x1f", " "], ids=ascii)
+def test_a_blank_list_filter_is_outside_the_documented_parameter_as_the_fake_refuses_it(
+    document: dict[str, Any], space: str
+) -> None:
+    schema = document["components"]["parameters"]["linked_cohort_id"]["schema"]
+
+    assert re.search(schema["pattern"], space) is None
+    assert re.search(schema["pattern"], "coh_1") is not None

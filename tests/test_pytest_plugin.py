@@ -122,6 +122,26 @@ def test_allowed_at_run_time(edm_fake, edm_network_guard):
         httpx.get(f"http://127.0.0.3:{{PORT}}/")
 
 
+def test_own_mock_transport(edm):
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={{"ok": True}}))
+    with httpx.Client(transport=transport) as client:
+        assert client.get("https://api.example.com/v1/things").json() == {{"ok": True}}
+
+
+async def test_own_mock_transport_async(edm_async):
+    transport = httpx.MockTransport(lambda request: httpx.Response(204))
+    async with httpx.AsyncClient(transport=transport) as client:
+        assert (await client.get("https://api.example.com/v1/things")).status_code == 204
+
+
+def test_own_respx_mock(edm):
+    import respx
+
+    with respx.mock:
+        respx.get("https://api.example.com/v1/things").respond(200, json={{"ok": 1}})
+        assert httpx.get("https://api.example.com/v1/things").json() == {{"ok": 1}}
+
+
 def test_without_fixtures_after_guarded_tests():
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{{PORT}}/")
@@ -262,6 +282,13 @@ def test_sdk_client_not_wired_to_the_fake_is_pointed_to_mock(
     "name", ["test_allowed_by_marker", "test_allowed_by_ini", "test_allowed_at_run_time"]
 )
 def test_allowed_host_goes_out_to_the_network(outcomes: dict[str, Outcome], name: str) -> None:
+    assert outcomes[name].passed, outcomes[name].text
+
+
+@pytest.mark.parametrize(
+    "name", ["test_own_mock_transport", "test_own_mock_transport_async", "test_own_respx_mock"]
+)
+def test_the_users_own_httpx_mocks_are_not_blocked(outcomes: dict[str, Outcome], name: str) -> None:
     assert outcomes[name].passed, outcomes[name].text
 
 

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from _helpers import Api, fake_api, sleeps_fixture
-from edm_client import InternalServerError, RetryEvent, RetryPolicy
+from edm_client import Client, InternalServerError, InvalidRequestError, RetryEvent, RetryPolicy
 from edm_client.testing import FakeServer
 
 sleeps = sleeps_fixture()
@@ -57,3 +59,40 @@ def test_max_retries_argument_overrides_the_policy_s_and_keeps_the_rest() -> Non
     client = FakeServer().client(retry_policy=policy, max_retries=1)
     assert (client.max_retries, client.retry_policy.max_delay) == (1, 1.0)
     client.close()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("max_retries", 1.5),
+        ("max_retries", True),
+        ("max_retries", "2"),
+        ("initial_delay", -1),
+        ("initial_delay", float("nan")),
+        ("initial_delay", "0.5"),
+        ("max_delay", -0.1),
+        ("max_delay", float("inf")),
+        ("max_retry_after", -1),
+        ("max_retry_after", float("inf")),
+        ("jitter", float("nan")),
+        ("jitter", "0.25"),
+        ("statuses", [503, "504"]),
+        ("statuses", 503),
+        ("statuses", [42]),
+        ("on_retry", "print"),
+    ],
+)
+def test_a_policy_that_cannot_be_followed_is_refused_when_made_naming_the_setting(
+    setting: str, value: Any
+) -> None:
+    # Otherwise it fails only at the first retry, as a raw error from time.sleep.
+    with pytest.raises(InvalidRequestError, match=setting) as caught:
+        RetryPolicy(**{setting: value})
+
+    assert caught.value.param == setting
+
+
+def test_a_client_given_a_max_retries_that_is_not_a_whole_number_is_refused() -> None:
+    half: Any = 1.5
+    with pytest.raises(InvalidRequestError, match="max_retries"):
+        Client(api_key="token", base_url="https://edm.test", max_retries=half)

@@ -105,8 +105,10 @@ def _is_loopback(host: str) -> bool:
 
 
 def checked_token(token: object) -> str:
-    if not isinstance(token, str) or not token.strip():
+    if not isinstance(token, str):
         raise EDMError(f"api_key callable returned {type(token).__name__}, not a token string.")
+    if not token.strip():
+        raise EDMError("api_key callable returned an empty string, not a token.")
     token = token.strip()
     problem = token_problem(token)
     if problem:
@@ -148,7 +150,7 @@ def token_problem(token: str) -> str | None:
     if not token:
         return "is empty"
     if any(c in token for c in "\r\n\x00"):
-        return "contains line breaks"
+        return "contains line breaks or NUL characters"
     odd = _odd_character(token)
     if odd:
         return (

@@ -6,7 +6,7 @@ import email.utils
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timezone
 
@@ -56,31 +56,35 @@ class RetryPolicy:
     on_retry: Callable[[RetryEvent], object] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
+        # Checked here, not on the first retry: a bad policy must fail when it is made,
+        # not as a raw ValueError from time.sleep in the middle of a flaky night.
+        if not _is_int(self.max_retries) or self.max_retries < 0:
             raise InvalidRequestError(
-                f"max_retries must be an int, not {type(self.max_retries).__name__} "
-                f"{self.max_retries!r}",
+                f"max_retries must be 0 or more, a whole number, not {self.max_retries!r}",
                 param="max_retries",
             )
-        if self.max_retries < 0:
-            raise InvalidRequestError("max_retries must be 0 or more", param="max_retries")
         for name in ("initial_delay", "max_delay", "max_retry_after"):
             value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not (math.isfinite(value) and value >= 0)
-            ):
+            if not _is_seconds(value):
                 raise InvalidRequestError(
                     f"{name} must be a finite number of seconds, 0 or more, not {value!r}",
                     param=name,
                 )
-        jitter = self.jitter
-        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter <= 1:
+        if not _is_number(self.jitter) or not 0 <= self.jitter <= 1:
             raise InvalidRequestError(
-                f"jitter must be between 0 and 1, not {jitter!r}", param="jitter"
+                f"jitter must be a number between 0 and 1, not {self.jitter!r}", param="jitter"
             )
-        object.__setattr__(self, "statuses", frozenset(self.statuses))
+        statuses = _status_codes(self.statuses)
+        if statuses is None:
+            raise InvalidRequestError(
+                f"statuses must be HTTP status codes (100-599), not {self.statuses!r}",
+                param="statuses",
+            )
+        if self.on_retry is not None and not callable(self.on_retry):
+            raise InvalidRequestError(
+                f"on_retry must be callable, not {self.on_retry!r}", param="on_retry"
+            )
+        object.__setattr__(self, "statuses", statuses)
 
     def should_retry(self, response: httpx.Response) -> bool:
         return response.status_code in self.statuses
@@ -93,6 +97,33 @@ class RetryPolicy:
                 return min(retry_after, self.max_retry_after)
         backoff = min(self.initial_delay * 2.0**retry_number, self.max_delay)
         return backoff * (1.0 - self.jitter * random.random())
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_seconds(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+def _status_codes(value: object) -> frozenset[int] | None:
+    """`value` as a frozenset of HTTP status codes, or None when it is not one."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        return None
+    codes = frozenset(value)
+    if all(_is_int(code) and 100 <= code <= 599 for code in codes):
+        return codes
+    return None
 
 
 def parse_retry_after(value: str | None) -> float | None:

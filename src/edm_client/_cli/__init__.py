@@ -7,8 +7,8 @@ import contextlib
 import itertools
 import logging
 import os
-import runpy
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -432,7 +432,15 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
         raise UsageError(
             f"edm needs {' and '.join(missing)}; or try it with --fake, an in-memory demo"
         )
-    with Client(api_key=api_key, base_url=base_url, **options) as client:
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            client = Client(api_key=api_key, base_url=base_url, **options)
+    except EDMError as error:  # a malformed --base-url or --api-key (flag or variable)
+        raise UsageError(str(error)) from None
+    for warning in caught:  # e.g. a plain http:// base URL: one line, not a source location
+        print(f"edm: warning: {warning.message}", file=sys.stderr)
+    with client:
         log.debug("using %r with api key [redacted]", client)
         yield client
 
@@ -495,6 +503,11 @@ def _import(args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.is_file():
         raise UsageError(f"cannot read {str(path)!r}: no such file")
+    if args.report is not None and args.report.resolve() == path.resolve():
+        raise UsageError(
+            f"--report {str(args.report)!r} is the file being imported: it would be replaced "
+            "by the report; name another file"
+        )
     reader = Reader(path, _file_format(path, args.format))
 
     rows, invalid = _check_rows(reader)
@@ -651,9 +664,8 @@ def _output_file(path: Path | None) -> Iterator[TextIO]:
 
 def _fake_serve(args: argparse.Namespace) -> int:
     """`edm fake serve ...` is `python -m edm_client.testing serve ...`."""
-    sys.argv = ["edm fake", "serve", *args.serve_args]
     try:
-        runpy.run_module("edm_client.testing", run_name="__main__", alter_sys=True)
+        from edm_client.testing.__main__ import main as testing_main
     except ImportError as error:
         raise EDMError(f"edm fake serve is not available in this installation: {error}") from None
-    return EXIT_OK
+    return testing_main(["serve", *args.serve_args], prog="edm fake")

@@ -93,6 +93,14 @@ class Reader:
         if header is None:
             return
         self.columns = [name.strip() for name in header]
+        seen: set[str] = set()
+        for name in self.columns:
+            if name in seen and name and not name.startswith("_"):
+                # dict(zip(...)) would keep only the last of the two cells of every row
+                raise FileFormatError(
+                    f"{self.path}:1: column {name!r} appears more than once in the header"
+                )
+            seen.add(name)
         last_line = reader.line_num
         for values in reader:
             line, last_line = last_line + 1, reader.line_num

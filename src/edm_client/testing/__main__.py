@@ -22,9 +22,9 @@ from edm_client.testing._openapi import OPENAPI_PATH
 TOKEN_LIFETIME = 24 * 3600.0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m edm_client.testing") -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m edm_client.testing",
+        prog=prog,
         description="Tools around edm-client's fake EDM API.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -251,7 +251,8 @@ def _describe(request: httpx.Request) -> dict[str, Any]:
     }
     return {
         "method": request.method,
-        "path": request.url.path,
+        # As received, percent-encoding kept: `/records/..%2Fx` must not read as `/records/../x`.
+        "path": request.url.raw_path.partition(b"?")[0].decode("ascii", "replace"),
         "query": request.url.query.decode("ascii", "replace"),
         "headers": headers,
         "body": request.content.decode("utf-8", "replace"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import ssl
 import threading
@@ -297,6 +298,13 @@ class FakeServer:
             raise ValueError("inject_fault needs a status, an exception or a delay")
         if probability is not None and not 0 <= probability <= 1:
             raise ValueError("probability must be between 0 and 1")
+        # Refused here rather than failing later inside the client's call, far from the cause.
+        if status is not None and (isinstance(status, bool) or not 400 <= status <= 599):
+            raise ValueError(f"status must be an error status, 400-599, not {status!r}")
+        if delay is not None and not (math.isfinite(delay) and delay >= 0):
+            raise ValueError(f"delay must be a finite number of seconds, 0 or more, not {delay!r}")
+        if times is not None and times < 1:
+            raise ValueError(f"times must be 1 or more (None: until cleared), not {times!r}")
         fault = _Fault(
             status=status,
             exception=exception,

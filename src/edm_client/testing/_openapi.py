@@ -38,7 +38,11 @@ OPENAPI_PATH = "/api/v1/openapi.json"
 
 _REF = "#/components/schemas/{model}"
 # A string the rules accept: not blank (after stripping whitespace) and without NUL characters.
-_TEXT_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+# Whitespace is spelled out as exactly what Python's str.strip() removes (str.isspace): `\s`
+# means other sets to other regex engines (ECMA's lacks U+001C-U+001F and U+0085, Python's has
+# them), so a fuzzer could draw a "non-blank" "\x1f" that the rules call blank.
+_SPACE = r"\t-\r\u001c- \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_TEXT_PATTERN = rf"^[^\u0000]*[^{_SPACE}\u0000][^\u0000]*$"
 _ERROR_STATUSES = {
     400: ("BadRequest", "Malformed request: the body is not JSON, or the cursor is bad."),
     401: ("Unauthorized", "No bearer token, or a malformed or expired one."),
@@ -187,7 +191,14 @@ def _field_schema(name: str) -> dict[str, Any]:
     if name == "source_type":
         return {"type": "string", "enum": list(SOURCE_TYPES)}
     if name in DATETIME_FIELDS:
-        date_time = {"type": "string", "format": "date-time", "pattern": _anchored(_RFC3339)}
+        date_time = {
+            "type": "string",
+            "format": "date-time",
+            "pattern": _anchored(_RFC3339),
+            # A bound no pattern can state: the offset must not push the instant past a year.
+            "description": "RFC 3339 with an offset. Its instant in UTC must fall within years "
+            "0001-9999: `0001-01-01T00:00:00+01:00` is refused with 422 `invalid_datetime`.",
+        }
         if name != "expires_at":
             return date_time
         date = {"type": "string", "format": "date", "pattern": _anchored(_DATE)}
@@ -315,7 +326,8 @@ def _parameters() -> dict[str, Any]:
     def query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
         return {"name": name, "in": "query", "description": description, "schema": schema}
 
-    text = {"type": "string", "minLength": 1}
+    # Filters are compared, not stored, so only blankness is refused (NUL is fine).
+    text = {"type": "string", "pattern": rf"^[\s\S]*[^{_SPACE}][\s\S]*$"}
     return {
         "limit": query(
             "limit",
