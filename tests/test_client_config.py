@@ -634,14 +634,6 @@ def test_with_options_refuses_an_unusable_timeout() -> None:
         client.with_options(timeout=-3)
 
 
-@pytest.mark.parametrize("max_retries", ["2", 2.5, True])
-def test_a_max_retries_that_is_not_an_int_is_an_invalid_request_error(max_retries: Any) -> None:
-    with pytest.raises(InvalidRequestError, match="a whole number") as caught:
-        Client(api_key="token", base_url="https://edm.example.com", max_retries=max_retries)
-
-    assert caught.value.param == "max_retries"
-
-
 @pytest.mark.parametrize("cls", CLIENTS)
 def test_a_retry_policy_of_the_wrong_type_is_refused(cls: type[Client] | type[AsyncClient]) -> None:
     with pytest.raises(
