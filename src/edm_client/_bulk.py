@@ -280,13 +280,23 @@ async def create_many_async(
     batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress)
     requests = iter(batch.requests())  # shared: only one task runs at a time, so no lock
 
+    # When finish() raises (on_progress failed), the other workers let their create in flight
+    # finish instead of being cancelled mid-request: a cancelled create leaves its outcome
+    # unknown, and httpx can leave the cancelled connection's socket open.
+    stopped: list[Exception] = []
+
     async def worker() -> None:
         for index, item, options in requests:
             try:
                 outcome: tuple[M, bool] | BaseException = await send(options)
             except Exception as error:  # sorted out by finish(): only EDMErrors are per item
                 outcome = error
-            batch.finish(index, item, outcome)
+            try:
+                batch.finish(index, item, outcome)
+            except Exception as error:
+                stopped.append(error)
+            if stopped:
+                return
 
     workers = [asyncio.ensure_future(worker()) for _ in range(batch.concurrency)]
     try:
@@ -295,4 +305,6 @@ async def create_many_async(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+    if stopped:
+        raise stopped[0]
     return batch.close()
