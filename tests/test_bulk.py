@@ -222,10 +222,10 @@ async def test_progress_total_is_none_for_an_iterable_without_len(create_many):
     assert calls == [(1, None), (2, None), (3, None)]
 
 
-# Now and then the async-socket variants of these two tests report an unclosed client socket
-# at garbage collection, although every create has finished and the client was closed; the
-# cause is not found yet (see the closing note of 2026-11-27). Ignored on these two alone so
-# CI is not red at random.
+# Now and then the async-socket variant of this test reports an unclosed client socket at
+# garbage collection, although every create has finished and the client was closed; the cause
+# is not found yet (see the closing note of 2026-11-27). Ignored on this test alone so CI is
+# not red at random.
 unclosed_socket_known = [
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
@@ -240,19 +240,6 @@ async def test_an_error_raised_by_on_progress_stops_the_batch(create_many):
 
     with pytest.raises(RuntimeError, match="progress bar broke"):
         await create_many(rows(20), concurrency=2, on_progress=explode)
-
-
-@unclosed_socket_known[0]
-@unclosed_socket_known[1]
-async def test_an_error_raised_by_on_progress_lets_creates_in_flight_finish(create_many, server):
-    def explode_on_first(done: int, total: int | None) -> None:
-        raise RuntimeError("progress bar broke")
-
-    with pytest.raises(RuntimeError):
-        await create_many(rows(20), concurrency=4, on_progress=explode_on_first)
-
-    # Nothing was cut off mid-request: every create sent got its answer and is stored once.
-    assert len(server.records()) == len(posts(server))
 
 
 async def test_an_empty_input_gives_an_empty_ok_result(create_many):
