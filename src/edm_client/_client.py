@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import httpx
@@ -57,12 +56,12 @@ class Client(SyncAPIClient):
             http_client=http_client,
         )
 
-    @cached_property
+    @property
     def performance(self) -> Performance:
         """Performance resources: `client.performance.learning_records`."""
         from edm_client.resources.performance import Performance
 
-        return Performance(self)
+        return Performance.of(self)
 
 
 class AsyncClient(AsyncAPIClient):
@@ -92,9 +91,9 @@ class AsyncClient(AsyncAPIClient):
             http_client=http_client,
         )
 
-    @cached_property
+    @property
     def performance(self) -> AsyncPerformance:
         """Performance resources: `client.performance.learning_records`."""
         from edm_client.resources.performance import AsyncPerformance
 
-        return AsyncPerformance(self)
+        return AsyncPerformance.of(self)

@@ -9,16 +9,15 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
 from edm_client._cli._output import (
-    RECORD_COLUMNS,
-    TABLE_COLUMNS,
     Progress,
     open_writer,
+    record_columns,
     record_row,
     write_all,
     write_record,
@@ -34,8 +33,9 @@ from edm_client._cli._rows import (
 )
 from edm_client._client import Client
 from edm_client._config import API_KEY_ENV, BASE_URL_ENV
+from edm_client._definition import ResourceDefinition, definitions
 from edm_client._exceptions import EDMError
-from edm_client._rules import MAX_PAGE_LIMIT, WRITABLE_FIELDS, FieldError
+from edm_client._rules import MAX_PAGE_LIMIT, FieldError, FieldRule, Kind
 from edm_client._version import __version__
 
 __all__ = ["main"]
@@ -57,7 +57,6 @@ exit codes:
 
 Try any command without an account: edm --fake learning-records list
 """
-_FILTERS: Final = ("person_id", "provider", "passed", "linked_cohort_id", "linked_assessment_id")
 _CHUNK: Final = 1000
 _TTY_FORMATS: Final = {"list": ("table", "jsonl"), "get": ("table", "json")}
 
@@ -102,51 +101,78 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    known = definitions()
     parser = argparse.ArgumentParser(
         prog="edm",
-        description="The EDM API from a shell: list, get, create, import and export learning "
-        "records.",
+        description="The EDM API from a shell: list, get, create, import and export "
+        f"{_join(d.plural for d in known)}.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"edm {__version__}")
     _add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for definition in known:
+        _add_resource(commands, definition)
+    _fake_command(commands)
+    return parser
 
-    records = _command(
-        commands, "learning-records", "list, get, create, import or export learning records"
-    )
-    actions = records.add_subparsers(title="commands", metavar="COMMAND")
-    records.set_defaults(handler=lambda args: _missing_command(records))
 
-    list_ = _command(actions, "list", "print matching records", _list)
-    _add_filters(list_)
-    list_.add_argument(
-        "--format",
-        choices=("table", "json", "jsonl", "csv"),
-        help="output format (default: table on a terminal, jsonl when piped)",
-    )
-    list_.add_argument("--limit", type=_count, metavar="N", help="print at most N records")
-    _add_page_size(list_)
+def _add_resource(commands: Any, definition: ResourceDefinition[Any]) -> None:
+    """`edm <resource> list|get|create|import|export`, as far as the resource offers them."""
+    ops = definition.operations
+    verbs = [
+        verb
+        for verb, op in (
+            ("list", "list"),
+            ("get", "get"),
+            ("create", "create"),
+            ("import", "create"),
+            ("export", "list"),
+        )
+        if op in ops
+    ]
+    if not verbs:
+        return
+    group = _command(commands, definition.command, f"{_join(verbs, 'or')} {definition.plural}")
+    actions = group.add_subparsers(title="commands", metavar="COMMAND")
+    group.set_defaults(handler=lambda args: _missing_command(group), definition=definition)
+    plural = definition.plural
 
-    get = _command(actions, "get", "print one record by id", _get)
-    get.add_argument("id", help="the record id, e.g. per_01JD3W6Z5X6N9V7Q8R2T4Y1B0C")
-    get.add_argument(
-        "--format",
-        choices=("table", "json"),
-        help="output format (default: table on a terminal, json when piped)",
-    )
+    if "list" in ops:
+        list_ = _command(actions, "list", f"print matching {plural}", _list)
+        _add_filters(list_, definition)
+        list_.add_argument(
+            "--format",
+            choices=("table", "json", "jsonl", "csv"),
+            help="output format (default: table on a terminal, jsonl when piped)",
+        )
+        list_.add_argument("--limit", type=_count, metavar="N", help=f"print at most N {plural}")
+        _add_page_size(list_)
 
-    create = _command(actions, "create", "create one record and print it", _create)
-    for name in WRITABLE_FIELDS:
-        required = name in ("person_id", "title")
+    if "get" in ops:
+        get = _command(actions, "get", f"print one {definition.noun} by id", _get)
+        get.add_argument(
+            "id", help=f"the {definition.noun} id, e.g. {definition.id_prefix}_{_EXAMPLE_ULID}"
+        )
+        get.add_argument(
+            "--format",
+            choices=("table", "json"),
+            help="output format (default: table on a terminal, json when piped)",
+        )
+
+    if "create" not in ops:
+        _add_export(actions, definition)
+        return
+    create = _command(actions, "create", f"create one {definition.noun} and print it", _create)
+    for name, rule in definition.writable.items():
         create.add_argument(
             _flag(name),
             dest=name,
-            required=required,
-            type=_cell_type(name),
-            metavar=_METAVARS.get(name, "TEXT"),
-            help=_FIELD_HELP.get(name),
+            required=rule.required,
+            type=_cell_type(name, rule.kind),
+            metavar=_metavar(rule),
+            help=_field_help(definition, name, rule),
         )
     create.add_argument(
         "--idempotency-key",
@@ -158,14 +184,15 @@ def _parser() -> argparse.ArgumentParser:
     import_ = _command(
         actions,
         "import",
-        "create the records of a .csv, .jsonl or .json file (safe to run again)",
+        f"create the {plural} of a .csv, .jsonl or .json file (safe to run again)",
         _import,
     )
+    example = ",".join(list(definition.writable)[:3])
     import_.add_argument(
         "file",
         type=Path,
         metavar="FILE",
-        help="columns (or keys) are create's fields, e.g. person_id,title,score; an "
+        help=f"columns (or keys) are create's fields, e.g. {example}; an "
         "idempotency_key column is used as given; server-owned columns (id, created_at, ...) "
         "are ignored, so an export can be imported",
     )
@@ -188,9 +215,16 @@ def _parser() -> argparse.ArgumentParser:
         "--concurrency", type=_count, default=8, metavar="N", help="requests in flight (8)"
     )
     _add_progress(import_)
+    _add_export(actions, definition)
 
-    export = _command(actions, "export", "write every matching record to a file", _export)
-    _add_filters(export)
+
+def _add_export(actions: Any, definition: ResourceDefinition[Any]) -> None:
+    if "list" not in definition.operations:
+        return
+    export = _command(
+        actions, "export", f"write every matching {definition.noun} to a file", _export
+    )
+    _add_filters(export, definition)
     export.add_argument(
         "--format",
         choices=("csv", "jsonl", "json"),
@@ -202,6 +236,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_page_size(export)
     _add_progress(export)
 
+
+def _join(words: Iterable[str], conjunction: str = "and") -> str:
+    items = list(words)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def _fake_command(commands: Any) -> None:
     fake = _command(commands, "fake", "the in-memory fake EDM server: fake serve")
     fake_actions = fake.add_subparsers(title="commands", metavar="COMMAND")
     fake.set_defaults(handler=lambda args: _missing_command(fake))
@@ -211,7 +252,6 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     serve.set_defaults(handler=_fake_serve)
-    return parser
 
 
 def _split_serve(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -272,13 +312,14 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_filters(parser: argparse.ArgumentParser) -> None:
+def _add_filters(parser: argparse.ArgumentParser, definition: ResourceDefinition[Any]) -> None:
     filters = parser.add_argument_group("filters")
-    for name in _FILTERS:
-        kind = _cell_type(name) if name == "passed" else str
-        filters.add_argument(_flag(name), dest=name, type=kind, metavar=_METAVARS.get(name, "ID"))
+    for name in definition.filters:
+        rule = definition.writable[name]
+        kind = _cell_type(name, rule.kind) if rule.kind == "boolean" else str
+        filters.add_argument(_flag(name), dest=name, type=kind, metavar=_metavar(rule))
     filters.add_argument(
-        "--include-deleted", action="store_true", help="include soft-deleted records"
+        "--include-deleted", action="store_true", help=f"include soft-deleted {definition.plural}"
     )
 
 
@@ -300,32 +341,44 @@ def _add_progress(parser: argparse.ArgumentParser) -> None:
     )
 
 
-_METAVARS: Final = {
-    "passed": "true|false",
-    "score": "0-100",
-    "completed_at": "DATETIME",
-    "expires_at": "DATETIME",
-    "provider": "TEXT",
-    "source_type": "frontend|backend|server|system|api",
+_EXAMPLE_ULID: Final = "01JD3W6Z5X6N9V7Q8R2T4Y1B0C"
+_KIND_METAVARS: Final = {
+    "text": "TEXT",
+    "id": "ID",
+    "boolean": "true|false",
+    "datetime": "DATETIME",
+    "date": "DATE",
 }
-_FIELD_HELP: Final = {
-    "person_id": "the person the record belongs to",
-    "title": "course, certification or activity name",
-    "completed_at": "RFC 3339 (2026-03-01T09:30:00Z) or a date (midnight UTC)",
-    "expires_at": "RFC 3339 or a date (midnight UTC)",
-    "certification_ref": "credential URL, badge id or certificate number",
+_KIND_HELP: Final = {
+    "datetime": "RFC 3339 (2026-03-01T09:30:00Z) or a date (midnight UTC)",
+    "date": "a date, YYYY-MM-DD",
 }
+
+
+def _metavar(rule: FieldRule) -> str:
+    if rule.kind == "enum":
+        return "|".join(rule.choices)
+    if rule.kind == "number":
+        return f"{rule.minimum:g}-{rule.maximum:g}"
+    return _KIND_METAVARS[rule.kind]
+
+
+def _field_help(definition: ResourceDefinition[Any], name: str, rule: FieldRule) -> str:
+    """The model's own description of the field, and what its kind accepts."""
+    description = definition.model.model_fields[name].description or name
+    hint = _KIND_HELP.get(rule.kind)
+    return f"{description} ({hint})" if hint else description
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _cell_type(name: str) -> Callable[[str], Any]:
+def _cell_type(name: str, kind: Kind) -> Callable[[str], Any]:
     """Parses an option value with the same rules as an import file's cells."""
 
     def parse(text: str) -> Any:
-        value = cell_value(name, text, True)
+        value = cell_value(name, text, True, kind)
         if isinstance(value, FieldError):
             raise argparse.ArgumentTypeError(value.message)
         return value
@@ -464,8 +517,13 @@ def _show_progress(args: argparse.Namespace) -> bool:
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
-    chosen = {name: getattr(args, name) for name in _FILTERS}
+    chosen = {name: getattr(args, name) for name in args.definition.filters}
     return {**chosen, "include_deleted": args.include_deleted}
+
+
+def _resource(client: Client, definition: ResourceDefinition[Any]) -> Any:
+    """The client's resource object for `definition`: `client.<namespace>.<name>`."""
+    return getattr(getattr(client, definition.namespace), definition.name)
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -474,27 +532,28 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 def _list(args: argparse.Namespace) -> int:
     fmt = _format(args, "list")
     page_size = min(args.page_size, args.limit or MAX_PAGE_LIMIT)
+    definition: ResourceDefinition[Any] = args.definition
     with _client(args) as client:
-        records = client.performance.learning_records.list(**_filters(args), limit=page_size)
+        records = _resource(client, definition).list(**_filters(args), limit=page_size)
         chosen = itertools.islice(records, args.limit)
-        columns = TABLE_COLUMNS if fmt == "table" else RECORD_COLUMNS
+        columns = definition.table_columns if fmt == "table" else record_columns(definition.model)
         count = write_all(open_writer(fmt, sys.stdout, columns), map(record_row, chosen))
     if fmt == "table" and count == 0:
-        print("no learning records match", file=sys.stderr)
+        print(f"no {definition.plural} match", file=sys.stderr)
     return EXIT_OK
 
 
 def _get(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        record = client.performance.learning_records.get(args.id)
+        record = _resource(client, args.definition).get(args.id)
     write_record(record, _format(args, "get"), sys.stdout)
     return EXIT_OK
 
 
 def _create(args: argparse.Namespace) -> int:
-    fields = {name: getattr(args, name) for name in (*WRITABLE_FIELDS, KEY_FIELD)}
+    fields = {name: getattr(args, name) for name in (*args.definition.writable, KEY_FIELD)}
     with _client(args) as client:
-        record = client.performance.learning_records.create(**fields)
+        record = _resource(client, args.definition).create(**fields)
     write_record(record, _format(args, "get"), sys.stdout)
     return EXIT_OK
 
@@ -508,7 +567,7 @@ def _import(args: argparse.Namespace) -> int:
             f"--report {str(args.report)!r} is the file being imported: it would be replaced "
             "by the report; name another file"
         )
-    reader = Reader(path, _file_format(path, args.format))
+    reader = Reader(path, _file_format(path, args.format), args.definition)
 
     rows, invalid = _check_rows(reader)
     if reader.ignored:
@@ -531,7 +590,10 @@ def _import(args: argparse.Namespace) -> int:
 
     progress = Progress("importing", sys.stderr, enabled=_show_progress(args))
     with _client(args) as client:
-        outcome = _create_in_chunks(client, reader, args.concurrency, rows - len(invalid), progress)
+        resource = _resource(client, reader.definition)
+        outcome = _create_in_chunks(
+            resource, reader, args.concurrency, rows - len(invalid), progress
+        )
     progress.finish()
 
     failed: dict[int, str] = {}
@@ -558,7 +620,7 @@ class _Outcome:
 
 
 def _create_in_chunks(
-    client: Client, reader: Reader, concurrency: int, total: int, progress: Progress
+    resource: Any, reader: Reader, concurrency: int, total: int, progress: Progress
 ) -> _Outcome:
     """`create_many` over the valid rows, a chunk at a time: memory stays flat however many
     rows there are, since only counts and failures are kept between chunks."""
@@ -566,7 +628,7 @@ def _create_in_chunks(
     outcome = _Outcome()
     offset = 0
     while chunk := list(itertools.islice(items, _CHUNK)):
-        result = client.performance.learning_records.create_many(
+        result = resource.create_many(
             chunk,
             concurrency=concurrency,
             on_progress=progress.shifted(offset, total),
@@ -620,7 +682,8 @@ def _write_report(
 
     with _output_file(path) as stream:
         chosen = (row for row in reader.rows() if row.line in problems)
-        columns = [c for c in reader.columns if not c.startswith("_")] or list(WRITABLE_FIELDS)
+        given = [c for c in reader.columns if not c.startswith("_")]
+        columns = given or list(reader.definition.writable)
         write_all(open_writer(fmt, stream, [*columns, "_line", "_error"]), rows(chosen))
     print(f"edm: {_rows(len(problems))} not imported, written to {path}", file=sys.stderr)
 
@@ -630,9 +693,10 @@ def _export(args: argparse.Namespace) -> int:
     fmt = args.format or (_file_format(output) if output and output.suffix else "jsonl")
     progress = Progress("exported", sys.stderr, enabled=_show_progress(args))
     count = 0
+    definition: ResourceDefinition[Any] = args.definition
     with _client(args) as client, _output_file(output) as stream:
-        writer = open_writer(fmt, stream)
-        first = client.performance.learning_records.list(**_filters(args), limit=args.page_size)
+        writer = open_writer(fmt, stream, record_columns(definition.model))
+        first = _resource(client, definition).list(**_filters(args), limit=args.page_size)
         for page in first.iter_pages():
             for record in page.data:
                 writer.write(record_row(record))

@@ -8,26 +8,20 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol, TextIO
 
-from edm_client.types import LearningRecord
+from pydantic import BaseModel
 
-RECORD_COLUMNS: Final = tuple(LearningRecord.model_fields)
-TABLE_COLUMNS: Final = (
-    "id",
-    "person_id",
-    "title",
-    "provider",
-    "score",
-    "passed",
-    "completed_at",
-    "expires_at",
-)
 _MAX_CELL: Final = 40
 _TABLE_SAMPLE: Final = 50
 
 
-def record_row(record: LearningRecord) -> dict[str, Any]:
+def record_row(record: BaseModel) -> dict[str, Any]:
     """A record as JSON values, unknown (newer) fields included."""
     return record.model_dump(mode="json")
+
+
+def record_columns(model: type[BaseModel]) -> tuple[str, ...]:
+    """Every field a record of `model` has: the columns of a CSV listing or export."""
+    return tuple(model.model_fields)
 
 
 def text_cell(value: Any) -> str:
@@ -138,7 +132,7 @@ def _table_cell(value: Any) -> str:
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
-def open_writer(fmt: str, stream: TextIO, columns: Sequence[str] = RECORD_COLUMNS) -> Writer:
+def open_writer(fmt: str, stream: TextIO, columns: Sequence[str]) -> Writer:
     """A writer of `fmt` (table, json, jsonl or csv); `columns` are used by table and csv."""
     if fmt == "jsonl":
         return _JsonLines(stream)
@@ -159,7 +153,7 @@ def write_all(writer: Writer, rows: Iterable[Mapping[str, Any]]) -> int:
     return count
 
 
-def write_record(record: LearningRecord, fmt: str, stream: TextIO) -> None:
+def write_record(record: BaseModel, fmt: str, stream: TextIO) -> None:
     """One record: field per line for people (table), else like a listing of one."""
     row = record_row(record)
     if fmt == "table":
@@ -170,7 +164,7 @@ def write_record(record: LearningRecord, fmt: str, stream: TextIO) -> None:
     elif fmt == "json":
         stream.write(json.dumps(row, ensure_ascii=False, indent=2) + "\n")
     else:
-        write_all(open_writer(fmt, stream), [row])
+        write_all(open_writer(fmt, stream, record_columns(type(record))), [row])
 
 
 class Progress:

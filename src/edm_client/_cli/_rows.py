@@ -1,8 +1,8 @@
 """Reading import files (.csv, .jsonl, .json) into checked `create` items, one row at a time.
 
 Every row is read with its line number, turned into the wire values `create` sends, and checked
-against the contract's rules (`_rules.check_create_body`, the same ones the SDK and the fake
-use), so that all of a row's problems are reported at once, before anything is sent.
+against the resource's rules (`ResourceDefinition.check_create`, the same ones the SDK and the
+fake use), so that all of a row's problems are reported at once, before anything is sent.
 """
 
 from __future__ import annotations
@@ -16,15 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from edm_client._definition import ResourceDefinition
 from edm_client._exceptions import InvalidRequestError
 from edm_client._params import idempotency_key
-from edm_client._rules import (
-    DATETIME_FIELDS,
-    READ_ONLY_FIELDS,
-    WRITABLE_FIELDS,
-    FieldError,
-    check_create_body,
-)
+from edm_client._rules import FieldError, Kind, article
 
 FORMATS: Final = ("csv", "jsonl", "json")
 KEY_FIELD: Final = "idempotency_key"
@@ -71,6 +66,8 @@ class Reader:
 
     path: Path
     format: str
+    definition: ResourceDefinition[Any]
+    """The resource the rows are created in: its fields and rules."""
     columns: list[str] = field(default_factory=list)
     """The CSV header (or, for JSON, every key seen so far), in order."""
     ignored: set[str] = field(default_factory=set)
@@ -159,25 +156,26 @@ class Reader:
             return Row(line, {}, errors=[raw])
         row = Row(line, raw)
         from_text = self.format == "csv"
+        rules = self.definition.writable
         for name, value in raw.items():
             if name.startswith("_") or (from_text and name == ""):
                 continue  # comment columns, such as a report's _line and _error
-            if name in READ_ONLY_FIELDS:
+            if name in self.definition.read_only:
                 self.ignored.add(name)
                 continue
-            if name not in (*WRITABLE_FIELDS, KEY_FIELD):
-                row.errors.append(
-                    FieldError(name, "unknown_field", "is not a field of a learning record")
-                )
+            if name not in rules and name != KEY_FIELD:
+                noun = article(self.definition.noun)
+                row.errors.append(FieldError(name, "unknown_field", f"is not a field of {noun}"))
                 continue
-            converted = cell_value(name, value, from_text)
+            kind = rules[name].kind if name in rules else None
+            converted = cell_value(name, value, from_text, kind)
             if isinstance(converted, FieldError):
                 row.errors.append(converted)
             elif converted is not None:
                 row.item[name] = converted
         reported = {error.field for error in row.errors}
         body = {k: v for k, v in row.item.items() if k != KEY_FIELD}
-        row.errors.extend(e for e in check_create_body(body) if e.field not in reported)
+        row.errors.extend(e for e in self.definition.check_create(body) if e.field not in reported)
         if KEY_FIELD in row.item:
             try:
                 idempotency_key(row.item[KEY_FIELD])  # the SDK's own rule
@@ -197,22 +195,28 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
-def cell_value(name: str, value: Any, from_text: bool) -> Any:
-    """The wire value of one cell; None means "not sent"; a FieldError means unusable."""
+def cell_value(name: str, value: Any, from_text: bool, kind: Kind | None = None) -> Any:
+    """The wire value of one cell of a field of `kind`; None means "not sent"; a FieldError
+    means unusable."""
     if value is None or (from_text and value.strip() == ""):
         return None
-    if name in DATETIME_FIELDS and isinstance(value, str) and _BARE_DATE.fullmatch(value.strip()):
-        return f"{value.strip()}T00:00:00Z"  # a bare date means midnight UTC, as for `date`
+    if (
+        kind in ("datetime", "date")
+        and isinstance(value, str)
+        and _BARE_DATE.fullmatch(value.strip())
+    ):
+        # A bare date means midnight UTC on a date-time field, as for `date`.
+        return f"{value.strip()}T00:00:00Z" if kind == "datetime" else value.strip()
     if not from_text:
         return value
     text = value.strip()
-    if name == "score":
+    if kind == "number":
         try:
             number = float(text)
         except ValueError:
             return FieldError(name, "invalid_type", f"must be a number, not {text!r}")
         return number if not math.isfinite(number) or not number.is_integer() else int(number)
-    if name == "passed":
+    if kind == "boolean":
         if text.lower() in _TRUE:
             return True
         if text.lower() in _FALSE:
