@@ -59,9 +59,10 @@ class Client(SyncAPIClient):
     @property
     def performance(self) -> Performance:
         """Performance resources: `client.performance.learning_records`."""
+        from edm_client._resource import namespace_of
         from edm_client.resources.performance import Performance
 
-        return Performance.of(self)
+        return namespace_of(self, Performance)
 
 
 class AsyncClient(AsyncAPIClient):
@@ -94,6 +95,7 @@ class AsyncClient(AsyncAPIClient):
     @property
     def performance(self) -> AsyncPerformance:
         """Performance resources: `client.performance.learning_records`."""
+        from edm_client._resource import namespace_of
         from edm_client.resources.performance import AsyncPerformance
 
-        return AsyncPerformance.of(self)
+        return namespace_of(self, AsyncPerformance)

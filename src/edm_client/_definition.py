@@ -176,6 +176,7 @@ def register(
     again does nothing; another resource with the same name, path, id prefix or command is an
     error.
     """
+    _load_shipped()  # so that the SDK's own resources come first
     definition: ResourceDefinition[M] = sync._definition
     if asynchronous._definition is not definition:
         raise ValueError(f"{sync.__name__} and {asynchronous.__name__} define other resources")

@@ -45,6 +45,7 @@ __all__ = [
     "AsyncNamespace",
     "Namespace",
     "SyncAPIResource",
+    "namespace_of",
     "to_async_raw_response",
     "to_raw_response",
 ]
@@ -95,13 +96,8 @@ class SyncAPIResource(Generic[M]):
         return self._client.request(options, parser)
 
     def _page(self, options: RequestOptions, item: type[M]) -> CursorPage[M]:
-        def fetch(cursor: str) -> CursorPage[M]:
-            return self._client.request(_with_cursor(options, cursor), parse)
-
-        def parse(response: httpx.Response) -> CursorPage[M]:
-            return CursorPage(response, item, fetch, _first_cursors(options))
-
-        return self._client.request(options, parse)
+        pager = _Pager(self._client, options, item)
+        return self._client.request(options, pager.parse)
 
     def _create(
         self,
@@ -206,13 +202,8 @@ class AsyncAPIResource(Generic[M]):
         return await self._client.request(options, parser)
 
     def _page(self, options: RequestOptions, item: type[M]) -> AsyncPaginator[M]:
-        async def fetch(cursor: str) -> AsyncCursorPage[M]:
-            return await self._client.request(_with_cursor(options, cursor), parse)
-
-        def parse(response: httpx.Response) -> AsyncCursorPage[M]:
-            return AsyncCursorPage(response, item, fetch, _first_cursors(options))
-
-        return AsyncPaginator(lambda: self._client.request(options, parse))
+        pager = _AsyncPager(self._client, options, item)
+        return AsyncPaginator(lambda: self._client.request(options, pager.parse))
 
     async def _create(
         self,
@@ -288,6 +279,39 @@ class AsyncAPIResource(Generic[M]):
         return _RawResponses(self, to_async_raw_response)
 
 
+class _Pager(Generic[M]):
+    """Fetches and parses the pages of one listing. A class rather than two closures that
+    refer to each other: that would be a reference cycle holding the client."""
+
+    def __init__(self, client: SyncAPIClient, options: RequestOptions, item: type[M]) -> None:
+        self._client = client
+        self._options = options
+        self._item = item
+        self._first_cursors = _first_cursors(options)
+
+    def fetch(self, cursor: str) -> CursorPage[M]:
+        return self._client.request(_with_cursor(self._options, cursor), self.parse)
+
+    def parse(self, response: httpx.Response) -> CursorPage[M]:
+        return CursorPage(response, self._item, self.fetch, self._first_cursors)
+
+
+class _AsyncPager(Generic[M]):
+    """The async twin of `_Pager`."""
+
+    def __init__(self, client: AsyncAPIClient, options: RequestOptions, item: type[M]) -> None:
+        self._client = client
+        self._options = options
+        self._item = item
+        self._first_cursors = _first_cursors(options)
+
+    async def fetch(self, cursor: str) -> AsyncCursorPage[M]:
+        return await self._client.request(_with_cursor(self._options, cursor), self.parse)
+
+    def parse(self, response: httpx.Response) -> AsyncCursorPage[M]:
+        return AsyncCursorPage(response, self._item, self.fetch, self._first_cursors)
+
+
 class _RawResponses:
     """`resource.with_raw_response` for a resource without typed wrappers of its own.
 
@@ -347,6 +371,11 @@ _caches: weakref.WeakKeyDictionary[object, weakref.WeakValueDictionary[object, A
 )
 
 
+def namespace_of(client: object, cls: type[T]) -> T:
+    """`client`'s namespace object of class `cls`: the same one while anything holds it."""
+    return cached(client, cls, lambda: cls(client))  # type: ignore[call-arg]
+
+
 def cached(client: object, key: object, make: Callable[[], T]) -> T:
     """`make()`'s result for `client` and `key`, the same object while anything holds it."""
     cache = _caches.get(client)
@@ -371,11 +400,6 @@ class Namespace:
 
     def __init__(self, client: Any) -> None:
         self._client = client
-
-    @classmethod
-    def of(cls: type[T], client: object) -> T:
-        """The client's namespace object: the same one while anything holds it."""
-        return cached(client, cls, lambda: cls(client))  # type: ignore[call-arg]
 
     def _resource(self, cls: type[T]) -> T:
         client = self._client
