@@ -158,13 +158,12 @@ class SyncAPIResource(Generic[M]):
         )
         return self._model(options, self._record)
 
-    def _list(
+    def _list(  # noqa: PLR0917 - positional, so that a resource's list passes them in one line
         self,
         filters: Mapping[str, object],
         include_deleted: bool,
         limit: int | None,
         cursor: str | None,
-        *,
         timeout: Timeout | None,
         extra_headers: Mapping[str, str] | None,
     ) -> CursorPage[M]:
@@ -252,13 +251,12 @@ class AsyncAPIResource(Generic[M]):
         )
         return await self._model(options, self._record)
 
-    def _list(
+    def _list(  # noqa: PLR0917 - positional, so that a resource's list passes them in one line
         self,
         filters: Mapping[str, object],
         include_deleted: bool,
         limit: int | None,
         cursor: str | None,
-        *,
         timeout: Timeout | None,
         extra_headers: Mapping[str, str] | None,
     ) -> AsyncPaginator[M]:

@@ -164,7 +164,7 @@ def check_create_body(
 ) -> list[FieldError]:
     """Every rule that `body` (decoded JSON) breaks, in field order.
 
-    `rules` are the writable fields of a `noun` ("learning record"), `read_only` the
+    `rules` are the writable fields of a `noun` ("goal"), `read_only` the
     server-owned ones.
     """
     errors: list[FieldError] = []
@@ -247,5 +247,5 @@ def is_utf8_text(value: str) -> bool:
 
 
 def article(noun: str) -> str:
-    """`noun` with its indefinite article: "a learning record", "an assessment"."""
+    """`noun` with its indefinite article: "a goal", "an assessment"."""
     return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

@@ -1,4 +1,4 @@
-"""`performance.goals`: a test-only resource, made as docs/adding-a-resource.md says."""
+"""The test-only `performance.goals`, made as docs/adding-a-resource.md says."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from edm_client._rules import FieldRule
 
 
 class GoalStatus(str, Enum):
-    """Where a goal stands. The API may add values; unknown ones arrive as plain `str`."""
+    """Where a goal stands; the API may add values (they arrive as `str`)."""
 
     OPEN = "open"
     DONE = "done"
@@ -33,7 +33,7 @@ class Goal(APIRecord):
     due_at: date | None = None
     """The day the goal is due: a calendar date, the same day in every time zone."""
     status: OpenEnum[GoalStatus] | None = None
-    """Where the goal stands; a `GoalStatus`, or a `str` for values newer than this SDK."""
+    """Where the goal stands: a `GoalStatus`, or a `str` if newer than this SDK."""
 
 
 GOALS: ResourceDefinition[Goal] = ResourceDefinition(
@@ -70,9 +70,9 @@ class Goals(SyncAPIResource[Goal]):
         timeout: Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Goal:
-        """Store a goal and return it as stored; `due_at` is a `date` or `YYYY-MM-DD`."""
-        fields = {"person_id": person_id, "title": title, "due_at": due_at, "status": status}
-        fields |= {"source": source, "source_type": source_type}
+        """Store a goal; `due_at` is a `date` or `YYYY-MM-DD`."""
+        fields = {"person_id": person_id, "title": title, "due_at": due_at}
+        fields |= {"status": status, "source": source, "source_type": source_type}
         return self._create(fields, idempotency_key, timeout, extra_headers)
 
     def list(
@@ -86,11 +86,9 @@ class Goals(SyncAPIResource[Goal]):
         timeout: Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CursorPage[Goal]:
-        """The first page of matching goals, oldest first; iterate it for all of them."""
-        filters = {"person_id": person_id, "status": status}
-        return self._list(
-            filters, include_deleted, limit, cursor, timeout=timeout, extra_headers=extra_headers
-        )
+        """The first page of matching goals, oldest first; iterate it for all."""
+        by = {"person_id": person_id, "status": status}
+        return self._list(by, include_deleted, limit, cursor, timeout, extra_headers)
 
 
 class AsyncGoals(AsyncAPIResource[Goal]):
@@ -111,9 +109,9 @@ class AsyncGoals(AsyncAPIResource[Goal]):
         timeout: Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Goal:
-        """Store a goal and return it as stored; `due_at` is a `date` or `YYYY-MM-DD`."""
-        fields = {"person_id": person_id, "title": title, "due_at": due_at, "status": status}
-        fields |= {"source": source, "source_type": source_type}
+        """Store a goal; `due_at` is a `date` or `YYYY-MM-DD`."""
+        fields = {"person_id": person_id, "title": title, "due_at": due_at}
+        fields |= {"status": status, "source": source, "source_type": source_type}
         return await self._create(fields, idempotency_key, timeout, extra_headers)
 
     def list(
@@ -127,11 +125,9 @@ class AsyncGoals(AsyncAPIResource[Goal]):
         timeout: Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncPaginator[Goal]:
-        """Matching goals, oldest first: `await` it for the first page, `async for` all."""
-        filters = {"person_id": person_id, "status": status}
-        return self._list(
-            filters, include_deleted, limit, cursor, timeout=timeout, extra_headers=extra_headers
-        )
+        """Matching goals, oldest first: `await` it for a page, `async for` all."""
+        by = {"person_id": person_id, "status": status}
+        return self._list(by, include_deleted, limit, cursor, timeout, extra_headers)
 
 
 register(Goals, AsyncGoals)

@@ -131,9 +131,7 @@ class LearningRecords(SyncAPIResource[LearningRecord]):
             "source": source,
             "source_type": source_type,
         }
-        return self._create(
-            fields, idempotency_key=idempotency_key, timeout=timeout, extra_headers=extra_headers
-        )
+        return self._create(fields, idempotency_key, timeout, extra_headers)
 
     def create_many(
         self,
@@ -194,14 +192,7 @@ class LearningRecords(SyncAPIResource[LearningRecord]):
             "linked_cohort_id": linked_cohort_id,
             "linked_assessment_id": linked_assessment_id,
         }
-        return self._list(
-            filters,
-            include_deleted=include_deleted,
-            limit=limit,
-            cursor=cursor,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
+        return self._list(filters, include_deleted, limit, cursor, timeout, extra_headers)
 
     @property
     def with_raw_response(self) -> LearningRecordsWithRawResponse:
@@ -256,9 +247,7 @@ class AsyncLearningRecords(AsyncAPIResource[LearningRecord]):
             "source": source,
             "source_type": source_type,
         }
-        return await self._create(
-            fields, idempotency_key=idempotency_key, timeout=timeout, extra_headers=extra_headers
-        )
+        return await self._create(fields, idempotency_key, timeout, extra_headers)
 
     async def create_many(
         self,
@@ -306,14 +295,7 @@ class AsyncLearningRecords(AsyncAPIResource[LearningRecord]):
             "linked_cohort_id": linked_cohort_id,
             "linked_assessment_id": linked_assessment_id,
         }
-        return self._list(
-            filters,
-            include_deleted=include_deleted,
-            limit=limit,
-            cursor=cursor,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
+        return self._list(filters, include_deleted, limit, cursor, timeout, extra_headers)
 
     @property
     def with_raw_response(self) -> AsyncLearningRecordsWithRawResponse:
