@@ -14,6 +14,7 @@ from edm_client._base_client import (
     Timeout,
 )
 from edm_client._config import ApiKey
+from edm_client._held import held, hold
 from edm_client._retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -59,10 +60,12 @@ class Client(SyncAPIClient):
     @property
     def performance(self) -> Performance:
         """Performance resources: `client.performance.learning_records`."""
-        from edm_client._resource import namespace_of
-        from edm_client.resources.performance import Performance
+        found: Performance | None = held(self, "performance")
+        if found is None:
+            from edm_client.resources.performance import Performance
 
-        return namespace_of(self, Performance)
+            found = hold(self, "performance", Performance(self))
+        return found
 
 
 class AsyncClient(AsyncAPIClient):
@@ -95,7 +98,9 @@ class AsyncClient(AsyncAPIClient):
     @property
     def performance(self) -> AsyncPerformance:
         """Performance resources: `client.performance.learning_records`."""
-        from edm_client._resource import namespace_of
-        from edm_client.resources.performance import AsyncPerformance
+        found: AsyncPerformance | None = held(self, "performance")
+        if found is None:
+            from edm_client.resources.performance import AsyncPerformance
 
-        return namespace_of(self, AsyncPerformance)
+            found = hold(self, "performance", AsyncPerformance(self))
+        return found

@@ -6,16 +6,14 @@ here; `get`, `create_many` and `with_raw_response` are the same for every resour
 from the base class. The requests themselves are built in `_operations.py`. A resource never
 touches httpx itself.
 
-A namespace and its resources hold their client, and the client holds them only weakly:
-holding them strongly too would be a reference cycle, which keeps a dropped client's sockets
-open until the cyclic garbage collector runs (see docs/reliability.md).
+A namespace and its resources hold their client, and the client holds them only weakly
+(`_held.py`), so that no reference cycle keeps a dropped client's sockets open.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
@@ -32,6 +30,7 @@ from edm_client._bulk import (
     created_parser,
 )
 from edm_client._definition import ResourceDefinition, namespace_resources, resource_classes
+from edm_client._held import held, hold
 from edm_client._operations import bulk_item_options, create_options, get_options, list_options
 from edm_client._pagination import AsyncCursorPage, AsyncPaginator, CursorPage
 from edm_client._params import IdInput
@@ -45,7 +44,6 @@ __all__ = [
     "AsyncNamespace",
     "Namespace",
     "SyncAPIResource",
-    "namespace_of",
     "to_async_raw_response",
     "to_raw_response",
 ]
@@ -329,61 +327,49 @@ class _RawResponses:
         return [name for name in _RAW_OPERATIONS if hasattr(self._resource, name)]
 
 
-def to_raw_response(method: Callable[P, R]) -> Callable[P, APIResponse[R]]:
-    """`method`, returning the `APIResponse` (status, headers, request id) instead of parsing."""
+class RawResponseMethod(Generic[P, R]):
+    """A resource method that returns the `APIResponse` (status, headers, request id) instead
+    of parsing it. Made on every `with_raw_response` access, so it is kept cheap: one small
+    object, no copying of the method's attributes (its signature and docstring are found
+    through `__wrapped__`)."""
 
-    @functools.wraps(method)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> APIResponse[R]:
+    def __init__(self, method: Callable[P, R]) -> None:
+        self.__wrapped__ = method
+        self.__doc__ = method.__doc__
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> APIResponse[R]:
         token = raw_response_mode.set(True)
         try:
-            response: Any = method(*args, **kwargs)
+            response: Any = self.__wrapped__(*args, **kwargs)
         finally:
             raw_response_mode.reset(token)
         return response  # type: ignore[no-any-return]
 
-    return wrapped
+    def __repr__(self) -> str:
+        return f"<raw response method {getattr(self.__wrapped__, '__qualname__', '?')}>"
 
 
-def to_async_raw_response(
-    method: Callable[P, Awaitable[R]],
-) -> Callable[P, Awaitable[APIResponse[R]]]:
-    """The async twin of `to_raw_response`."""
+class AsyncRawResponseMethod(Generic[P, R]):
+    """The async twin of `RawResponseMethod`."""
 
-    @functools.wraps(method)
-    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> APIResponse[R]:
+    def __init__(self, method: Callable[P, Awaitable[R]]) -> None:
+        self.__wrapped__ = method
+        self.__doc__ = method.__doc__
+
+    async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> APIResponse[R]:
         token = raw_response_mode.set(True)
         try:
-            response: Any = await method(*args, **kwargs)
+            response: Any = await self.__wrapped__(*args, **kwargs)
         finally:
             raw_response_mode.reset(token)
         return response  # type: ignore[no-any-return]
 
-    return wrapped
+    def __repr__(self) -> str:
+        return f"<raw response method {getattr(self.__wrapped__, '__qualname__', '?')}>"
 
 
-# -- namespaces ------------------------------------------------------------------------------
-
-# Per client (held weakly), its namespaces and resources (held weakly): they hold the client.
-_caches: weakref.WeakKeyDictionary[object, weakref.WeakValueDictionary[object, Any]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def namespace_of(client: object, cls: type[T]) -> T:
-    """`client`'s namespace object of class `cls`: the same one while anything holds it."""
-    return cached(client, cls, lambda: cls(client))  # type: ignore[call-arg]
-
-
-def cached(client: object, key: object, make: Callable[[], T]) -> T:
-    """`make()`'s result for `client` and `key`, the same object while anything holds it."""
-    cache = _caches.get(client)
-    if cache is None:
-        cache = _caches.setdefault(client, weakref.WeakValueDictionary())
-    found: T | None = cache.get(key)
-    if found is None:
-        found = make()
-        cache[key] = found
-    return found
+to_raw_response = RawResponseMethod
+to_async_raw_response = AsyncRawResponseMethod
 
 
 class Namespace:
@@ -400,8 +386,11 @@ class Namespace:
         self._client = client
 
     def _resource(self, cls: type[T]) -> T:
-        client = self._client
-        return cached(client, cls, lambda: cls(client))  # type: ignore[call-arg]
+        """The client's `cls` resource: the same object while anything holds it."""
+        found: T | None = held(self._client, cls)
+        if found is None:
+            found = hold(self._client, cls, cls(self._client))  # type: ignore[call-arg]
+        return found
 
     if not TYPE_CHECKING:
         # At run time only: to a type checker an unknown attribute stays an error.
