@@ -43,6 +43,16 @@ WRITABLE_FIELDS = (
     "source",
     "source_type",
 )
+LIST_PARAMETERS = (
+    "person_id",
+    "provider",
+    "passed",
+    "linked_cohort_id",
+    "linked_assessment_id",
+    "include_deleted",
+    "limit",
+    "cursor",
+)
 SERVER_OWNED_FIELDS = (
     "id",
     "tenant_id",

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
-from _helpers import SERVER_OWNED_FIELDS, WRITABLE_FIELDS
+from _helpers import LIST_PARAMETERS, SERVER_OWNED_FIELDS, WRITABLE_FIELDS
 from edm_client.resources.performance.learning_records import LEARNING_RECORDS
 from edm_client.testing import FakeServer
 from edm_client.types import LearningRecord
@@ -136,16 +136,7 @@ def test_the_list_operation_documents_exactly_the_query_parameters_the_fake_read
     operation = document["paths"][COLLECTION]["get"]
     params = [_resolve(document, p) for p in operation["parameters"]]
 
-    assert {p["name"] for p in params} == {
-        "person_id",
-        "provider",
-        "passed",
-        "linked_cohort_id",
-        "linked_assessment_id",
-        "include_deleted",
-        "limit",
-        "cursor",
-    }
+    assert {p["name"] for p in params} == set(LIST_PARAMETERS)
     assert all(p["in"] == "query" for p in params)
 
 

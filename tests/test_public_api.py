@@ -18,7 +18,14 @@ import pytest
 import edm_client
 import edm_client.testing
 import edm_client.types
-from _helpers import WRITABLE_FIELDS, Api, json_response, make_client, record_json
+from _helpers import (
+    LIST_PARAMETERS,
+    WRITABLE_FIELDS,
+    Api,
+    json_response,
+    make_client,
+    record_json,
+)
 from edm_client import AsyncClient, Client
 from edm_client._definition import definitions, resource_classes
 from edm_client._resource import Namespace
@@ -199,18 +206,7 @@ def test_create_has_the_promised_keyword_only_parameters() -> None:
 def test_list_has_the_promised_parameters() -> None:
     parameters = inspect.signature(LearningRecords.list).parameters
 
-    assert list(parameters)[1:] == [
-        "person_id",
-        "provider",
-        "passed",
-        "linked_cohort_id",
-        "linked_assessment_id",
-        "include_deleted",
-        "limit",
-        "cursor",
-        "timeout",
-        "extra_headers",
-    ]
+    assert list(parameters)[1:] == [*LIST_PARAMETERS, "timeout", "extra_headers"]
     assert parameters["include_deleted"].default is False
 
 

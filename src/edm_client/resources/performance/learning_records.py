@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal, TypedDict
+from collections.abc import Mapping
+from typing import Literal, TypedDict
 
 from edm_client._base_client import Timeout
-from edm_client._bulk import BulkCreateResult, ProgressCallback
 from edm_client._definition import ResourceDefinition, register
 from edm_client._pagination import AsyncPaginator, CursorPage
 from edm_client._params import DateTimeInput, IdInput
@@ -133,39 +132,6 @@ class LearningRecords(SyncAPIResource[LearningRecord]):
         }
         return self._create(fields, idempotency_key, timeout, extra_headers)
 
-    def create_many(
-        self,
-        items: Iterable[Mapping[str, Any]],
-        *,
-        concurrency: int = 8,
-        on_progress: ProgressCallback | None = None,
-    ) -> BulkCreateResult[LearningRecord]:
-        """Create every item (a mapping of `create`'s arguments); one bad item never stops the rest.
-
-        `items` is read as a stream (a generator over a million rows is fine): at most
-        `concurrency` items are in flight or held at once. An item without its own
-        `idempotency_key` gets one derived from its content, so running the same batch again
-        after a crash creates nothing twice (within the server's 24 h idempotency window);
-        identical items therefore share one record. Items the API would reject fail on the
-        spot with `InvalidRequestError`, without a request. `on_progress(done, total)` is
-        called in the calling thread (or task) as items finish; `total` is None when `items`
-        has no `len()`.
-
-        Returns a `BulkCreateResult`: `.created` (index, record) and `.failed` (index, item,
-        error), both in input order, `.ok` and counts.
-        """
-        return super().create_many(items, concurrency=concurrency, on_progress=on_progress)
-
-    def get(
-        self,
-        record_id: IdInput,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> LearningRecord:
-        """Fetch one record by id (soft-deleted ones too). Raises `NotFoundError` if absent."""
-        return super().get(record_id, timeout=timeout, extra_headers=extra_headers)
-
     def list(
         self,
         *,
@@ -248,27 +214,6 @@ class AsyncLearningRecords(AsyncAPIResource[LearningRecord]):
             "source_type": source_type,
         }
         return await self._create(fields, idempotency_key, timeout, extra_headers)
-
-    async def create_many(
-        self,
-        items: Iterable[Mapping[str, Any]],
-        *,
-        concurrency: int = 8,
-        on_progress: ProgressCallback | None = None,
-    ) -> BulkCreateResult[LearningRecord]:
-        """The async twin of `LearningRecords.create_many`: the same arguments, items and
-        result, with up to `concurrency` items in flight as tasks on the running loop."""
-        return await super().create_many(items, concurrency=concurrency, on_progress=on_progress)
-
-    async def get(
-        self,
-        record_id: IdInput,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> LearningRecord:
-        """Fetch one record by id (soft-deleted ones too). Raises `NotFoundError` if absent."""
-        return await super().get(record_id, timeout=timeout, extra_headers=extra_headers)
 
     def list(
         self,
