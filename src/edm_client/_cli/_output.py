@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Final, Protocol, TextIO
 
+from edm_client._cli._errors import UsageError
 from edm_client.types import LearningRecord
 
 RECORD_COLUMNS: Final = tuple(LearningRecord.model_fields)
@@ -208,3 +212,25 @@ class Progress:
         if self._enabled and self._last:
             self._stream.write("\n")
             self._stream.flush()
+
+
+def show_progress(choice: bool | None) -> bool:
+    """Whether to draw progress: as `--progress`/`--no-progress` say, else on a terminal."""
+    return bool(sys.stderr.isatty() if choice is None else choice)
+
+
+@contextlib.contextmanager
+def output_file(path: Path | None) -> Iterator[TextIO]:
+    """stdout, or `path` written through a temporary file so it appears only when complete."""
+    if path is None or str(path) == "-":
+        yield sys.stdout
+        return
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as stream:
+            yield stream
+        partial.replace(path)
+    except OSError as error:
+        raise UsageError(f"cannot write {str(path)!r}: {error.strerror}") from None
+    finally:
+        partial.unlink(missing_ok=True)

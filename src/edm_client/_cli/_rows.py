@@ -1,8 +1,9 @@
 """Reading import files (.csv, .jsonl, .json) into checked `create` items, one row at a time.
 
 Every row is read with its line number, turned into the wire values `create` sends, and checked
-against the contract's rules (`_rules.check_create_body`, the same ones the SDK and the fake
-use), so that all of a row's problems are reported at once, before anything is sent.
+against the contract's rules (the same ones the SDK and the fake use), so that all of a row's
+problems are reported at once, before anything is sent. What a resource's fields are is passed
+in as a `RecordFields`, so the same reader serves every resource.
 """
 
 from __future__ import annotations
@@ -11,20 +12,15 @@ import csv
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from edm_client._cli._errors import FileFormatError
 from edm_client._exceptions import InvalidRequestError
 from edm_client._params import idempotency_key
-from edm_client._rules import (
-    DATETIME_FIELDS,
-    READ_ONLY_FIELDS,
-    WRITABLE_FIELDS,
-    FieldError,
-    check_create_body,
-)
+from edm_client._rules import FieldError
 
 FORMATS: Final = ("csv", "jsonl", "json")
 KEY_FIELD: Final = "idempotency_key"
@@ -38,8 +34,20 @@ _RawRow = dict[str, Any] | FieldError
 """A row as read (column or key to value), or why it could not be read at all."""
 
 
-class FileFormatError(Exception):
-    """The file as a whole cannot be read (not the format its name says, not a JSON array)."""
+@dataclass(frozen=True)
+class RecordFields:
+    """What reading rows needs to know of one resource's create fields."""
+
+    noun: str
+    """What one row becomes, for messages: "learning record"."""
+    writable: tuple[str, ...]
+    read_only: tuple[str, ...]
+    """Set by the server: such columns (an export's `id`, `created_at`...) are skipped."""
+    check: Callable[[Mapping[str, object]], list[FieldError]]
+    """Every rule a create body (wire values) breaks."""
+    numbers: frozenset[str] = frozenset()
+    booleans: frozenset[str] = frozenset()
+    datetimes: frozenset[str] = frozenset()
 
 
 def format_of(path: str | Path, explicit: str | None = None) -> str:
@@ -71,6 +79,7 @@ class Reader:
 
     path: Path
     format: str
+    fields: RecordFields
     columns: list[str] = field(default_factory=list)
     """The CSV header (or, for JSON, every key seen so far), in order."""
     ignored: set[str] = field(default_factory=set)
@@ -162,22 +171,22 @@ class Reader:
         for name, value in raw.items():
             if name.startswith("_") or (from_text and name == ""):
                 continue  # comment columns, such as a report's _line and _error
-            if name in READ_ONLY_FIELDS:
+            if name in self.fields.read_only:
                 self.ignored.add(name)
                 continue
-            if name not in (*WRITABLE_FIELDS, KEY_FIELD):
+            if name not in (*self.fields.writable, KEY_FIELD):
                 row.errors.append(
-                    FieldError(name, "unknown_field", "is not a field of a learning record")
+                    FieldError(name, "unknown_field", f"is not a field of a {self.fields.noun}")
                 )
                 continue
-            converted = cell_value(name, value, from_text)
+            converted = cell_value(self.fields, name, value, from_text)
             if isinstance(converted, FieldError):
                 row.errors.append(converted)
             elif converted is not None:
                 row.item[name] = converted
         reported = {error.field for error in row.errors}
         body = {k: v for k, v in row.item.items() if k != KEY_FIELD}
-        row.errors.extend(e for e in check_create_body(body) if e.field not in reported)
+        row.errors.extend(e for e in self.fields.check(body) if e.field not in reported)
         if KEY_FIELD in row.item:
             try:
                 idempotency_key(row.item[KEY_FIELD])  # the SDK's own rule
@@ -197,22 +206,22 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
-def cell_value(name: str, value: Any, from_text: bool) -> Any:
+def cell_value(fields: RecordFields, name: str, value: Any, from_text: bool) -> Any:
     """The wire value of one cell; None means "not sent"; a FieldError means unusable."""
     if value is None or (from_text and value.strip() == ""):
         return None
-    if name in DATETIME_FIELDS and isinstance(value, str) and _BARE_DATE.fullmatch(value.strip()):
+    if name in fields.datetimes and isinstance(value, str) and _BARE_DATE.fullmatch(value.strip()):
         return f"{value.strip()}T00:00:00Z"  # a bare date means midnight UTC, as for `date`
     if not from_text:
         return value
     text = value.strip()
-    if name == "score":
+    if name in fields.numbers:
         try:
             number = float(text)
         except ValueError:
             return FieldError(name, "invalid_type", f"must be a number, not {text!r}")
         return number if not math.isfinite(number) or not number.is_integer() else int(number)
-    if name == "passed":
+    if name in fields.booleans:
         if text.lower() in _TRUE:
             return True
         if text.lower() in _FALSE:
