@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from edm_client._cli._args import add_progress as _add_progress
 from edm_client._cli._args import count as _count
+from edm_client._cli._args import nonblank as _nonblank
 from edm_client._cli._errors import FileFormatError, UsageError
 from edm_client._cli._import import CreateMany, add_import_options, run_import
 from edm_client._cli._output import (
@@ -28,7 +29,7 @@ from edm_client._cli._output import (
     write_all,
     write_record,
 )
-from edm_client._cli._rows import KEY_FIELD, RecordFields, cell_value, format_of
+from edm_client._cli._rows import KEY_FIELD, RecordFields, cell_value, format_of, shown
 from edm_client._client import Client
 from edm_client._config import API_KEY_ENV, BASE_URL_ENV
 from edm_client._exceptions import EDMError
@@ -68,6 +69,7 @@ _LEARNING_RECORDS: Final = RecordFields(
     writable=WRITABLE_FIELDS,
     read_only=READ_ONLY_FIELDS,
     check=check_create_body,
+    required=tuple(error.field for error in check_create_body({})),
     numbers=frozenset({"score"}),
     booleans=frozenset({"passed"}),
     datetimes=frozenset(DATETIME_FIELDS),
@@ -138,7 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_page_size(list_)
 
     get = _command(actions, "get", "print one record by id", _get)
-    get.add_argument("id", help="the record id, e.g. per_01JD3W6Z5X6N9V7Q8R2T4Y1B0C")
+    get.add_argument(
+        "id", type=_nonblank, help="the record id, e.g. per_01JD3W6Z5X6N9V7Q8R2T4Y1B0C"
+    )
     get.add_argument(
         "--format",
         choices=("table", "json"),
@@ -158,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
         )
     create.add_argument(
         "--idempotency-key",
+        type=_nonblank,
         metavar="KEY",
         help="send this Idempotency-Key: repeating the command with it creates nothing twice",
     )
@@ -257,7 +262,7 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
 def _add_filters(parser: argparse.ArgumentParser) -> None:
     filters = parser.add_argument_group("filters")
     for name in _FILTERS:
-        kind = _cell_type(name) if name == "passed" else str
+        kind = _cell_type(name) if name == "passed" else _nonblank
         filters.add_argument(_flag(name), dest=name, type=kind, metavar=_METAVARS.get(name, "ID"))
     filters.add_argument(
         "--include-deleted", action="store_true", help="include soft-deleted records"
@@ -299,9 +304,9 @@ def _cell_type(name: str) -> Callable[[str], Any]:
     """Parses an option value with the same rules as an import file's cells."""
 
     def parse(text: str) -> Any:
-        value = cell_value(_LEARNING_RECORDS, name, text, True)
+        value = cell_value(_LEARNING_RECORDS, name, _nonblank(text), True)
         if isinstance(value, FieldError):
-            raise argparse.ArgumentTypeError(value.message)
+            raise argparse.ArgumentTypeError(f"{value.message}, not {shown(text)}")
         return value
 
     parse.__name__ = name  # argparse names the option's type in its error message
