@@ -12,13 +12,17 @@ that a socket can only act out as a reset or silence) narrows the parameter with
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from edm_client import AsyncClient, Client
+from edm_client._cli import main
 from edm_client.testing import FakeServer
 
 TRANSPORTS = ("inprocess", "socket")
@@ -51,3 +55,37 @@ def client(server: FakeServer) -> Iterator[Client]:
 async def async_client(server: FakeServer) -> AsyncIterator[AsyncClient]:
     async with server.async_client() as client:
         yield client
+
+
+@dataclass
+class Ran:
+    """How `edm` ended: its exit code, and what it wrote to stdout and stderr."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def edm_cli(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Callable[..., Ran]]:
+    """`edm ARGS` run in this process (fast: no interpreter to start), reaching `server` over
+    its socket when it is served, else through `server.mock()`."""
+    with contextlib.ExitStack() as stack:
+        if server.base_url.startswith("http://127.0.0.1"):
+            environ = {"EDM_BASE_URL": server.base_url, "EDM_API_KEY": server.issue_token()}
+        else:
+            environ = stack.enter_context(server.mock()).environ
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+
+        def run(*args: str | Path) -> Ran:
+            try:
+                code = main([str(arg) for arg in args])
+            except SystemExit as exit_:  # argparse's way out of a usage error, or --help
+                code = int(exit_.code or 0)
+            captured = capsys.readouterr()
+            return Ran(code, captured.out, captured.err)
+
+        yield run
