@@ -198,7 +198,8 @@ def _fit(cell: str, width: int) -> str:
 
 def escape_controls(text: str) -> str:
     """`text` with control, line-breaking and bidi characters written as escapes (`\\x1b`), so
-    that a value cannot drive the terminal, break a table's line or forge one."""
+    that a value cannot drive the terminal, break a table's line or forge one. (Every text
+    from a file or a server that `edm` writes for people goes through here.)"""
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

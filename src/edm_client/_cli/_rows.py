@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from edm_client._cli._errors import FileFormatError, UsageError
+from edm_client._cli._output import escape_controls
 from edm_client._exceptions import InvalidRequestError
 from edm_client._params import idempotency_key
 from edm_client._rules import FieldError
@@ -97,8 +98,9 @@ def shown(value: Any) -> str:
     characters escaped so that a cell cannot drive the terminal or forge a line."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     clipped = text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
-    # repr escapes every control, line-breaking and bidi character (all non-printable).
-    quoted = repr(clipped) if isinstance(value, str) else repr(clipped)[1:-1]
+    quoted = escape_controls(clipped)
+    if isinstance(value, str):
+        quoted = f"'{quoted}'"
     return quoted if clipped == text else f"{quoted} ({len(text)} characters)"
 
 
@@ -115,7 +117,7 @@ def close_to(name: str, choices: Iterable[str]) -> str:
 
     keys = {key(choice): choice for choice in choices}
     guess = difflib.get_close_matches(key(name), keys, n=1, cutoff=0.75)
-    return f" (did you mean {keys[guess[0]]!r}?)" if guess else ""
+    return f" (did you mean {shown(keys[guess[0]])}?)" if guess else ""
 
 
 @dataclass
