@@ -3,7 +3,7 @@
 ```python
 from edm_client import Client
 client = Client()  # EDM_API_KEY and EDM_BASE_URL from the environment
-for record in client.performance.learning_records.list(person_id=pid):
+for record in client.performance.learning_records.list(passed=True):
     print(record.title, record.expires_at)
 ```
 """
