@@ -51,7 +51,7 @@ _ENCODING_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content
 
 
 class EDMError(Exception):
-    """Root of every error raised by edm-client."""
+    """Root of every error raised by edm-sdk."""
 
     message: str
     """The message, as `str(error)` shows it."""
