@@ -20,8 +20,8 @@ Errors pickle and copy without the request's `Authorization` header, and the tok
 scrubbed from messages and bodies even when a server echoes it back.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the public errors say they live in
+# `edm_client` (see __init__), where their annotations' names would not resolve as strings.
 from typing import Any
 
 import httpx
@@ -51,9 +51,10 @@ _ENCODING_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content
 
 
 class EDMError(Exception):
-    """Root of every error raised by edm-client."""
+    """Root of every error raised by edm-sdk."""
 
     message: str
+    """The message, as `str(error)` shows it."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -72,6 +73,7 @@ class InvalidRequestError(EDMError, ValueError):
     """
 
     param: str | None
+    """The argument that was refused, e.g. `"score"`; None when it is not one argument."""
 
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
@@ -86,7 +88,9 @@ class APIError(EDMError):
     """
 
     request: httpx.Request | None
+    """The last request sent; its `Authorization` header is redacted when pickled."""
     body: object
+    """The decoded response body (JSON when it parses, else text), or None."""
 
     def __init__(self, message: str, *, request: httpx.Request | None, body: object = None) -> None:
         # A proxy or debug page may echo the request's headers back: keep the token out.
@@ -106,8 +110,12 @@ class APITimeoutError(APIConnectionError):
 
 class _ResponseError(APIError):
     response: httpx.Response
+    """The `httpx.Response` received (its body already read)."""
     status_code: int
+    """The HTTP status of the response, e.g. 404."""
     request_id: str | None
+    """The server's id for the request (`X-Request-ID`, else from the body); quote it when
+    you report a problem."""
 
     def __init__(
         self,
@@ -162,6 +170,7 @@ class UnprocessableEntityError(APIStatusError):
     """422: validation failed. `.errors` lists `{"field", "code", "message"}` per broken rule."""
 
     errors: list[dict[str, Any]]
+    """One `{"field", "code", "message"}` dict per broken rule, from the problem body."""
 
     def __init__(
         self,
