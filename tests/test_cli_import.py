@@ -234,6 +234,15 @@ def test_a_tab_delimiter_can_be_typed_as_backslash_t(edm_cli, server, tmp_path):
     assert titles(server) == ["T"]
 
 
+def test_an_excel_sep_line_names_the_delimiter(edm_cli, server, tmp_path):
+    path = write(tmp_path / "rows.csv", "sep=;\nperson_id;title;score\np;T, too;5\n", bom=True)
+
+    result = import_(edm_cli, path, "--dry-run")
+
+    assert result.code == 0, result.err
+    assert "dry run: 1 valid, 0 invalid" in result.out
+
+
 def test_a_delimiter_for_a_json_file_is_a_usage_error(edm_cli, tmp_path):
     path = write(tmp_path / "rows.jsonl", json.dumps({"person_id": "p", "title": "T"}) + "\n")
 

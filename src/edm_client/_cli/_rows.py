@@ -33,6 +33,7 @@ _TRUE: Final = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE: Final = frozenset({"false", "f", "no", "n", "0"})
 _BARE_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL_COMMA: Final = re.compile(r"[+-]?\d+,\d+")
+_EXCEL_SEP: Final = re.compile(r"sep=.", re.IGNORECASE)
 DELIMITERS: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 """The delimiters a CSV header is tried with, and what a person calls them."""
 _SHOWN_CHARS: Final = 40
@@ -172,12 +173,13 @@ class Reader:
                 raise FileFormatError(f"{self.path} is not valid CSV: {error}") from None
 
     def _csv(self, stream: TextIO) -> Iterator[tuple[int, _RawRow]]:
-        skipped = 0
-        for first in stream:
-            if first.strip():
-                break
-            skipped += 1  # blank lines before the header
-        else:
+        skipped, first = _first_text_line(stream)
+        if _EXCEL_SEP.fullmatch(first.strip()):
+            # Excel's way to name the delimiter: a `sep=;` line before the header
+            self.delimiter = self.delimiter or first.strip()[-1]
+            more, first = _first_text_line(stream)
+            skipped += 1 + more
+        if not first:
             return
         self.delimiter = self.delimiter or self._sniff(first)
         reader = csv.reader(itertools.chain([first], stream), delimiter=self.delimiter)
@@ -387,6 +389,16 @@ def check_mapping(pairs: Iterable[tuple[str, str]], fields: RecordFields) -> dic
 
 def _quoted_delimiter(delimiter: str) -> str:
     return "'\\t'" if delimiter == "\t" else repr(delimiter)
+
+
+def _first_text_line(stream: TextIO) -> tuple[int, str]:
+    """How many blank lines come first, and the line after them ("" at the end)."""
+    skipped = 0
+    for line in stream:
+        if line.strip():
+            return skipped, line
+        skipped += 1
+    return skipped, ""
 
 
 def _json_type(value: object) -> str:
