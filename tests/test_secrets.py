@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import logging
 import pickle
 import ssl
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -339,3 +341,161 @@ def test_an_explicit_http_client_decides_which_certificates_to_trust(
     with Client(api_key=token, base_url=base_url, http_client=http) as client:
         assert list(client.performance.learning_records.list()) == []
     assert len(server.requests) == 1
+
+
+# -- a server that echoes the token back ----------------------------------------------------
+
+API_KEY = "sk_live_4eC39HqLyjWD/arjtT1z+dp7dc=Zx9Q0fW3kLm0aB7/Yq+pR8sT="
+"""A key with `/`, `+` and `=`, which percent-encoding and JSON-escaping spell differently."""
+
+
+def runs_of(secret: str) -> list[str]:
+    return [secret[i : i + 16] for i in range(len(secret) - 15)]
+
+
+def leaks(text: str, secret: str) -> bool:
+    """Whether `text` holds any 16 characters of `secret` in a row, as sent or as the
+    forms a server echoes it in."""
+    forms = {secret, quote(secret, safe=""), json.dumps(secret)[1:-1].replace("/", "\\/")}
+    return any(run in text for form in forms for run in runs_of(form))
+
+
+def problem(status: int, detail: str, **extra: Any) -> httpx.Response:
+    body = {"type": "about:blank", "title": "Error", "status": status, "detail": detail}
+    headers = {"Content-Type": "application/problem+json"}
+    return httpx.Response(status, json={**body, **extra}, headers=headers)
+
+
+def wrapped(text: str, width: int = 60) -> str:
+    return "\n".join(text[i : i + width] for i in range(0, len(text), width))
+
+
+# How servers, proxies and debug pages echo a request's Authorization header back; each takes
+# the header's value and the token, and answers 401.
+ECHOES: dict[str, Callable[[str, str], httpx.Response]] = {
+    "problem detail": lambda auth, token: problem(401, f"rejected 'Authorization: {auth}'"),
+    "detail, token across the 200-character cut": lambda auth, token: problem(
+        401, "The gateway rejected this request because its credentials " * 2 + auth
+    ),
+    "plain text": lambda auth, token: httpx.Response(401, text=f"bad credentials: {auth}"),
+    "HTML title": lambda auth, token: httpx.Response(
+        401, html=f"<html><head><title>Denied {token}</title></head><body>no</body></html>"
+    ),
+    "HTML page": lambda auth, token: httpx.Response(
+        401, html=f"<html><body><h1>Debug</h1><pre>Authorization: {auth}</pre></body></html>"
+    ),
+    "error.message": lambda auth, token: httpx.Response(
+        401, json={"error": {"message": f"token {token} expired", "code": "expired"}}
+    ),
+    "JSON without a message": lambda auth, token: httpx.Response(
+        401, json={"debug": {"headers": {"authorization": auth, "accept": "*/*"}}}
+    ),
+    "percent-encoded": lambda auth, token: problem(
+        401, f"log in again: /login?next=%2F&token={quote(token, safe='')}"
+    ),
+    "JSON-escaped inside the detail": lambda auth, token: problem(
+        401, "request headers: " + json.dumps({"authorization": auth}).replace("/", "\\/")
+    ),
+    "cut short by the server": lambda auth, token: problem(401, f"unknown key {token[:40]}…"),
+    "wrapped over lines": lambda auth, token: httpx.Response(401, text=wrapped(auth)),
+    "X-Request-ID header": lambda auth, token: problem(
+        401, "denied", headers={"X-Request-ID": token}
+    ),
+    "request id in the body": lambda auth, token: problem(401, "denied", request_id=token),
+    "Location header": lambda auth, token: httpx.Response(
+        302, headers={"Location": f"https://login.example.com/?token={quote(token, safe='')}"}
+    ),
+    "WWW-Authenticate header": lambda auth, token: httpx.Response(
+        401, headers={"WWW-Authenticate": f'Bearer error="invalid_token", token="{token}"'}
+    ),
+}
+
+
+def echoing(
+    echo: Callable[[str, str], httpx.Response],
+) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        auth = request.headers["authorization"]
+        return echo(auth, auth.removeprefix("Bearer "))
+
+    return answer
+
+
+def written(error: BaseException, caplog: pytest.LogCaptureFixture) -> str:
+    """Everything the SDK writes about `error`: its str, repr, traceback, request id, logs."""
+    return "\n".join(
+        [
+            str(error),
+            repr(error),
+            "".join(traceback.format_exception(error)),
+            str(getattr(error, "request_id", "")),
+            *(record.getMessage() for record in caplog.records),
+        ]
+    )
+
+
+@pytest.fixture(params=["jwt", "api key"])
+def secret(request: pytest.FixtureRequest, token: str) -> str:
+    return token if request.param == "jwt" else API_KEY
+
+
+@pytest.mark.parametrize("echo", ECHOES.values(), ids=ECHOES.keys())
+def test_no_run_of_an_echoed_token_is_written_or_pickled(
+    hostile: Callable[..., Client],
+    secret: str,
+    echo: Callable[[str, str], httpx.Response],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="edm_client")
+    client = hostile(echoing(echo), api_key=secret)
+    error = raised(lambda: client.performance.learning_records.get("x"))
+    assert isinstance(error, APIError)
+    assert not leaks(written(error, caplog), secret)
+    assert not leaks(pickle.dumps(error).decode("latin-1"), secret)
+
+
+@pytest.mark.parametrize("echo", ["plain text", "JSON without a message"])
+def test_a_token_echoed_in_a_successful_but_invalid_body_is_not_written(
+    hostile: Callable[..., Client], token: str, echo: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        echoed = echoing(ECHOES[echo])(request)
+        return httpx.Response(200, content=echoed.content, headers=echoed.headers)
+
+    client = hostile(answer, api_key=token)
+    error = raised(lambda: client.performance.learning_records.get("x"))
+    assert isinstance(error, APIResponseValidationError)
+    assert not leaks(written(error, caplog), token)
+
+
+def test_the_message_keeps_its_text_when_the_token_is_scrubbed_before_the_cut(
+    hostile: Callable[..., Client], token: str
+) -> None:
+    echo = ECHOES["detail, token across the 200-character cut"]
+    client = hostile(echoing(echo), api_key=token)
+    error = raised(lambda: client.performance.learning_records.get("x"))
+    assert str(error).startswith("401 Unauthorized: The gateway rejected this request")
+    assert str(error).endswith("its credentials Bearer [redacted]")
+
+
+async def test_async_errors_scrub_an_echoed_token_before_the_cut(token: str) -> None:
+    answer = echoing(ECHOES["detail, token across the 200-character cut"])
+    async with AsyncClient(
+        api_key=token,
+        base_url="https://edm.test",
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(answer)),
+        retry_policy=NO_RETRIES,
+    ) as client:
+        with pytest.raises(AuthenticationError) as caught:
+            await client.performance.learning_records.get("x")
+    assert str(caught.value).endswith("its credentials Bearer [redacted]")
+    assert not leaks(repr(caught.value), token)
+
+
+def test_the_body_keeps_the_server_text_without_the_token(
+    hostile: Callable[..., Client], token: str
+) -> None:
+    client = hostile(echoing(ECHOES["problem detail"]), api_key=token)
+    error = raised(lambda: client.performance.learning_records.get("x"))
+    assert isinstance(error, AuthenticationError)
+    assert error.body["detail"] == "rejected 'Authorization: Bearer [redacted]'"

@@ -30,11 +30,10 @@ from typing import Any
 import httpx
 
 from edm_client._sanitize import (
-    escape_controls,
     redacted_request,
     redacted_response,
+    safe_line,
     scrub,
-    scrub_text,
     secrets_of,
 )
 
@@ -99,7 +98,7 @@ class APIError(EDMError):
         # A proxy or debug page may echo the request's headers back: keep the token out. The
         # message builders scrub each part before clipping it; this catches the rest.
         secrets = secrets_of(request)
-        super().__init__(escape_controls(scrub_text(message, secrets)))
+        super().__init__(safe_line(message, secrets))
         self.request = request
         self.body = scrub(body, secrets)
 

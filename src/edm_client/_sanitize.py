@@ -34,6 +34,7 @@ __all__ = [
     "prose",
     "redacted_request",
     "redacted_response",
+    "safe_line",
     "scrub",
     "scrub_text",
     "secrets_of",
@@ -181,6 +182,11 @@ def escape_controls(text: str) -> str:
 
 def _escape(match: re.Match[str]) -> str:
     return repr(match.group())[1:-1]
+
+
+def safe_line(text: str, secrets: tuple[str, ...]) -> str:
+    """`text` ready to print or log: secrets scrubbed, control characters escaped."""
+    return escape_controls(scrub_text(text, secrets))
 
 
 def clip(text: str, limit: int) -> str:
