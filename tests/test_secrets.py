@@ -499,3 +499,120 @@ def test_the_body_keeps_the_server_text_without_the_token(
     error = raised(lambda: client.performance.learning_records.get("x"))
     assert isinstance(error, AuthenticationError)
     assert error.body["detail"] == "rejected 'Authorization: Bearer [redacted]'"
+
+
+# -- pickles --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda server, token: server.client(token),
+        lambda server, token: server.client(token).with_options(timeout=3),
+        lambda server, token: server.client(lambda: token),
+        lambda server, token: server.client(token).performance.learning_records,
+    ],
+    ids=["Client", "with_options copy", "token provider", "resource"],
+)
+def test_pickling_a_client_fails_on_purpose_saying_what_to_do_in_a_worker(
+    server: FakeServer, token: str, make: Callable[[FakeServer, str], object]
+) -> None:
+    with pytest.raises(TypeError, match="cannot be pickled") as caught:
+        pickle.dumps(make(server, token))
+    assert "build a Client() there, from EDM_BASE_URL and EDM_API_KEY" in str(caught.value)
+    assert not leaks(str(caught.value), token)
+
+
+async def test_pickling_an_async_client_fails_on_purpose_saying_what_to_do_in_a_worker(
+    server: FakeServer, token: str
+) -> None:
+    async with server.async_client(token) as client:
+        for value in (client, client.with_options(max_retries=1)):
+            with pytest.raises(TypeError, match=r"build a AsyncClient\(\) there"):
+                pickle.dumps(value)
+
+
+def returned(server: FakeServer, token: str) -> dict[str, object]:
+    """One of each kind of thing the SDK returns, from requests that carried `token`."""
+    records = server.client(token).performance.learning_records
+    record = records.create(person_id="p1", title="Pickled")
+    records.create(person_id="p1", title="Second, so that the first page has a cursor")
+    raw = records.with_raw_response.create(person_id="p1", title="Raw")
+    page = records.list(limit=1)
+    server.inject_fault(status=422)
+    bulk = records.create_many([{"person_id": "p1", "title": "a"}, {"person_id": "p1"}])
+    errors = list(every_error(server, token))
+    return {
+        "record": record,
+        "page": page,
+        "raw create": raw,
+        "raw list": records.with_raw_response.list(limit=1),
+        "raw http_response": raw.http_response,
+        "its request": raw.http_response.request,
+        "page http_response": page.http_response,
+        "bulk result": bulk,
+        "errors": errors,
+        "errors' requests": [getattr(e, "request", None) for e in errors],
+        "errors' responses": [getattr(e, "response", None) for e in errors],
+    }
+
+
+def test_nothing_the_sdk_returns_pickles_with_the_token(server: FakeServer, token: str) -> None:
+    for name, value in returned(server, token).items():
+        assert not leaks(pickle.dumps(value).decode("latin-1"), token), name
+
+
+async def test_async_pages_pickle_without_the_token(server: FakeServer, token: str) -> None:
+    async with server.async_client(token) as client:
+        await client.performance.learning_records.create(person_id="p1", title="Async")
+        page = await client.performance.learning_records.list()
+        raw = await client.performance.learning_records.with_raw_response.list()
+    for value in (page, raw, raw.http_response.request):
+        assert not leaks(pickle.dumps(value).decode("latin-1"), token)
+
+
+def test_a_pickled_page_keeps_its_records_and_says_why_it_cannot_fetch_more(
+    server: FakeServer, token: str
+) -> None:
+    values = returned(server, token)
+    page: Any = values["page"]
+    loaded = pickle.loads(pickle.dumps(page))
+    assert (loaded.data, loaded.next_cursor) == (page.data, page.next_cursor)
+    assert loaded.http_response.json() == page.http_response.json()
+    with pytest.raises(EDMError, match=r"loaded from a pickle.*cursor=page.next_cursor"):
+        loaded.get_next_page()
+
+
+def test_a_pickled_raw_response_keeps_its_parsed_result_and_headers(
+    server: FakeServer, token: str
+) -> None:
+    raw: Any = returned(server, token)["raw create"]
+    loaded = pickle.loads(pickle.dumps(raw))
+    assert loaded.parse() == raw.parse()
+    assert (loaded.status_code, loaded.request_id) == (raw.status_code, raw.request_id)
+    assert loaded.http_response.request.headers["authorization"] == "[redacted]"
+
+
+def test_a_pickled_request_keeps_every_header_but_the_token(server: FakeServer, token: str) -> None:
+    raw: Any = returned(server, token)["raw create"]
+    request = raw.http_response.request
+    loaded = pickle.loads(pickle.dumps(request))
+    assert loaded.headers["authorization"] == "[redacted]"
+    assert loaded.headers["idempotency-key"] == request.headers["idempotency-key"]
+    assert loaded.content == request.content
+    assert request.headers["authorization"] == f"Bearer {token}"  # the original is untouched
+
+
+def test_a_raw_response_whose_headers_echo_the_token_pickles_without_it(
+    hostile: Callable[..., Client], token: str, server: FakeServer
+) -> None:
+    record = server.client(token).performance.learning_records.create(person_id="p", title="t")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        echoed = {"X-Debug-Authorization": request.headers["authorization"]}
+        return httpx.Response(200, json=record.model_dump(mode="json"), headers=echoed)
+
+    client = hostile(answer, api_key=token)
+    raw = client.performance.learning_records.with_raw_response.get(record.id)
+    assert not leaks(pickle.dumps(raw).decode("latin-1"), token)
+    assert pickle.loads(pickle.dumps(raw)).headers["x-debug-authorization"] == "Bearer [redacted]"
