@@ -70,7 +70,11 @@ def hostile(request: pytest.FixtureRequest) -> Iterator[Callable[..., Client]]:
             else:
                 base_url = "https://edm.test"
                 http = httpx.Client(transport=httpx.MockTransport(answer))
-            options = {"retry_policy": RetryPolicy(max_retries=0), **client_kwargs}
+            options = {
+                "api_key": "test-token-0123456789",
+                "retry_policy": RetryPolicy(max_retries=0),
+                **client_kwargs,
+            }
             return stack.enter_context(Client(base_url=base_url, http_client=http, **options))
 
         yield make
