@@ -616,3 +616,12 @@ def test_a_raw_response_whose_headers_echo_the_token_pickles_without_it(
     raw = client.performance.learning_records.with_raw_response.get(record.id)
     assert not leaks(pickle.dumps(raw).decode("latin-1"), token)
     assert pickle.loads(pickle.dumps(raw)).headers["x-debug-authorization"] == "Bearer [redacted]"
+
+
+def test_requests_the_sdk_sends_still_look_like_httpx_requests(
+    server: FakeServer, token: str
+) -> None:
+    raw = server.client(token).performance.learning_records.with_raw_response.list()
+    request = raw.http_response.request
+    assert isinstance(request, httpx.Request)
+    assert repr(request) == f"<Request('GET', '{request.url}')>"

@@ -219,6 +219,9 @@ class PickleSafeRequest(httpx.Request):
         state["headers"] = _redacted_headers(self.headers)
         return state
 
+    def __repr__(self) -> str:
+        return f"<Request({self.method!r}, {str(self.url)!r})>"  # as httpx shows its own
+
 
 def _redacted_headers(headers: httpx.Headers) -> httpx.Headers:
     return httpx.Headers(
