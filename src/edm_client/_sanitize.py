@@ -113,6 +113,8 @@ def _cover_runs(form: str, blocks: dict[str, list[int]], text: str, covered: byt
     already marked: the scan stays linear however often a server repeats the token.
     """
     width = min(SECRET_RUN, len(form))
+    if len(text) < width:  # most strings of a JSON body: ids, codes, numbers
+        return
     for block, offsets in blocks.items():
         size = len(block)
         at = text.find(block)
