@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.resources
 import inspect
 import re
@@ -90,6 +91,13 @@ def test_the_promised_names_are_exported() -> None:
 
 def test_the_version_is_a_version_string() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+([a-z0-9.+-]*)?", edm_client.__version__)
+
+
+def test_the_version_is_that_of_the_installed_edm_sdk_distribution() -> None:
+    distribution = importlib.metadata.distribution("edm-sdk")
+
+    assert distribution.metadata["Name"] == "edm-sdk"
+    assert distribution.version == edm_client.__version__
 
 
 def _public_methods(cls: type) -> set[str]:

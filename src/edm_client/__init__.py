@@ -1,4 +1,4 @@
-"""edm-client: the typed Python SDK for the EDM API.
+"""edm-sdk: the typed Python SDK for the EDM API.
 
 ```python
 from edm_client import Client

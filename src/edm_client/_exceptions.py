@@ -57,7 +57,7 @@ __all__ = [
 
 
 class EDMError(Exception):
-    """Root of every error raised by edm-client."""
+    """Root of every error raised by edm-sdk."""
 
     message: str
 

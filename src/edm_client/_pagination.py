@@ -168,7 +168,7 @@ class CursorPage(_BasePage[T]):
 
         One column per field (fields newer than this SDK included), in field order: datetimes
         as `datetime64[us, UTC]`, text as `string`, optional numbers and booleans as the
-        nullable `Float64`, `Int64` and `boolean`. Needs `pip install 'edm-client[pandas]'`.
+        nullable `Float64`, `Int64` and `boolean`. Needs `pip install 'edm-sdk[pandas]'`.
         """
         from edm_client._dataframe import FrameBuilder
 
@@ -204,7 +204,7 @@ class AsyncCursorPage(_BasePage[T]):
 
     async def to_pandas(self) -> pd.DataFrame:
         """Every record of this and all later pages as a `pandas.DataFrame` (see
-        `CursorPage.to_pandas`). Needs `pip install 'edm-client[pandas]'`."""
+        `CursorPage.to_pandas`). Needs `pip install 'edm-sdk[pandas]'`."""
         from edm_client._dataframe import FrameBuilder
 
         builder = FrameBuilder(self._item)
@@ -231,7 +231,7 @@ class AsyncPaginator(Generic[T]):
         """Every matching record as a `pandas.DataFrame`: `await client...list().to_pandas()`.
 
         The columns and dtypes are those of `CursorPage.to_pandas`. Needs
-        `pip install 'edm-client[pandas]'`; without it this raises `ImportError` before any
+        `pip install 'edm-sdk[pandas]'`; without it this raises `ImportError` before any
         request is sent.
         """
         from edm_client._dataframe import require_pandas
