@@ -579,7 +579,7 @@ def test_a_pickled_page_keeps_its_records_and_says_why_it_cannot_fetch_more(
     loaded = pickle.loads(pickle.dumps(page))
     assert (loaded.data, loaded.next_cursor) == (page.data, page.next_cursor)
     assert loaded.http_response.json() == page.http_response.json()
-    with pytest.raises(EDMError, match=r"loaded from a pickle.*cursor=page.next_cursor"):
+    with pytest.raises(EDMError, match=r"came from a pickle.*cursor=page.next_cursor"):
         loaded.get_next_page()
 
 

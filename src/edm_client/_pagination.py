@@ -135,8 +135,8 @@ class _BasePage(Generic[T]):
 
 def _fetch_after_unpickling(cursor: str) -> Any:
     raise EDMError(
-        "This page was loaded from a pickle, so it has no client to fetch the next page with; "
-        "call list(..., cursor=page.next_cursor) on a client in this process."
+        "This page came from a pickle (or a copy), so it has no client to fetch the next "
+        "page with; call list(..., cursor=page.next_cursor) on a client in this process."
     )
 
 
