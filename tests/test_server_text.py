@@ -17,6 +17,7 @@ import pytest
 
 from edm_client import (
     APIStatusError,
+    AsyncClient,
     Client,
     EDMError,
     NotFoundError,
@@ -211,8 +212,6 @@ def test_ordinary_text_is_written_as_sent(hostile: Callable[..., Client]) -> Non
 
 
 async def test_async_errors_escape_the_request_id_too() -> None:
-    from edm_client import AsyncClient
-
     answer = not_found(headers={"X-Request-ID": f"req_{TERMINAL_ESCAPE}"})
     async with AsyncClient(
         api_key="test-token-0123456789",
