@@ -23,8 +23,8 @@ an error cannot drive a terminal or forge a log line. `.body` keeps the server's
 came (without the token) and `.response` is the response as received.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the public errors say they live in
+# `edm_client` (see __init__), where their annotations' names would not resolve as strings.
 from typing import Any
 
 import httpx
@@ -60,6 +60,7 @@ class EDMError(Exception):
     """Root of every error raised by edm-sdk."""
 
     message: str
+    """The message, as `str(error)` shows it."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -78,6 +79,7 @@ class InvalidRequestError(EDMError, ValueError):
     """
 
     param: str | None
+    """The argument that was refused, e.g. `"score"`; None when it is not one argument."""
 
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
@@ -92,7 +94,9 @@ class APIError(EDMError):
     """
 
     request: httpx.Request | None
+    """The last request sent; its `Authorization` header is redacted when pickled."""
     body: object
+    """The decoded response body (JSON when it parses, else text), or None."""
 
     def __init__(self, message: str, *, request: httpx.Request | None, body: object = None) -> None:
         # A proxy or debug page may echo the request's headers back: keep the token out. The
@@ -113,8 +117,12 @@ class APITimeoutError(APIConnectionError):
 
 class _ResponseError(APIError):
     response: httpx.Response
+    """The `httpx.Response` received (its body already read)."""
     status_code: int
+    """The HTTP status of the response, e.g. 404."""
     request_id: str | None
+    """The server's id for the request (`X-Request-ID`, else from the body); quote it when
+    you report a problem."""
 
     def __init__(
         self,
@@ -169,6 +177,7 @@ class UnprocessableEntityError(APIStatusError):
     """422: validation failed. `.errors` lists `{"field", "code", "message"}` per broken rule."""
 
     errors: list[dict[str, Any]]
+    """One `{"field", "code", "message"}` dict per broken rule, from the problem body."""
 
     def __init__(
         self,
