@@ -99,6 +99,13 @@ class _BasePage(Generic[T]):
     def __len__(self) -> int:
         return len(self.data)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickle holds neither the client (a loaded page cannot fetch more) nor the token.
+        from edm_client._sanitize import redacted_response
+
+        response = redacted_response(self.http_response)
+        return {**self.__dict__, "http_response": response, "_fetch": _fetch_after_unpickling}
+
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__}[{self._item.__name__}] {len(self.data)} records,"
@@ -124,6 +131,13 @@ class _BasePage(Generic[T]):
         what = f"{count} {self._item.__name__} record{'' if count == 1 else 's'} on this page"
         more = "more pages follow" if self.has_next_page() else "last page"
         return f"{type(self).__name__}: {what}, {more}"
+
+
+def _fetch_after_unpickling(cursor: str) -> Any:
+    raise EDMError(
+        "This page came from a pickle (or a copy), so it has no client to fetch the next "
+        "page with; call list(..., cursor=page.next_cursor) on a client in this process."
+    )
 
 
 class CursorPage(_BasePage[T]):
@@ -228,3 +242,9 @@ class AsyncPaginator(Generic[T]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: await it for the first page, or `async for` every record>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "An AsyncPaginator cannot be pickled: it is a request not yet sent. "
+            "Await it and pickle the page it returns."
+        )

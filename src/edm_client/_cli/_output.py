@@ -16,6 +16,7 @@ from typing import Any, Final, Protocol, TextIO
 
 from edm_client._cli._errors import UsageError
 from edm_client._rules import parse_rfc3339
+from edm_client._sanitize import clip, escape_controls
 from edm_client.types import LearningRecord
 
 
@@ -193,16 +194,7 @@ def _fit_columns(layout: TableLayout, rows: list[dict[str, str]], width: int) ->
 
 
 def _fit(cell: str, width: int) -> str:
-    return cell.ljust(width) if len(cell) <= width else cell[: width - 1] + "…"
-
-
-def escape_controls(text: str) -> str:
-    """`text` with control, line-breaking and bidi characters written as escapes (`\\x1b`), so
-    that a value cannot drive the terminal, break a table's line or forge one. (Every text
-    from a file or a server that `edm` writes for people goes through here.)"""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return clip(cell, width).ljust(width)
 
 
 def _table_cell(value: Any) -> str:

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from edm_client._cli._errors import FileFormatError, UsageError
-from edm_client._cli._output import escape_controls
 from edm_client._exceptions import InvalidRequestError
 from edm_client._params import idempotency_key
 from edm_client._rules import FieldError
+from edm_client._sanitize import clip, escape_controls
 
 FORMATS: Final = ("csv", "jsonl", "json")
 KEY_FIELD: Final = "idempotency_key"
@@ -98,7 +98,7 @@ def shown(value: Any) -> str:
     """A value a person typed, for a message: clipped, quoted if text, and with control
     characters escaped so that a cell cannot drive the terminal or forge a line."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    clipped = text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+    clipped = clip(text, _SHOWN_CHARS)
     quoted = escape_controls(clipped)
     if isinstance(value, str):
         quoted = f"'{quoted}'"
