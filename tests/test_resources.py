@@ -7,11 +7,9 @@ Each test is written once from the resource's definition and runs for every reso
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -23,7 +21,6 @@ import pytest
 
 from _helpers import Api, client_side_only, raw_http, required_fields, sample
 from edm_client import APIResponse, InvalidRequestError, NotFoundError
-from edm_client._cli import main as edm
 from edm_client._definition import CREATE_OPTIONS, ResourceDefinition, definitions
 from edm_client._rules import FieldRule
 from edm_client.testing import FakeServer
@@ -364,40 +361,24 @@ def test_the_openapi_create_schema_accepts_a_valid_body_and_refuses_each_broken_
             assert not validator.is_valid({**every_field(definition), name: value}), (name, value)
 
 
-@pytest.fixture
-def served(server: FakeServer) -> Iterator[list[str]]:
-    """The global options that point `edm` at the fake, served on loopback."""
-    with contextlib.ExitStack() as stack:
-        url = server.base_url
-        if not url.startswith("http://"):
-            url = stack.enter_context(server.serve())
-        yield ["--base-url", url, "--api-key", server.issue_token()]
-
-
-def _edm(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = edm(list(argv))
-    return code, capsys.readouterr().out
-
-
-@pytest.mark.parametrize("server", ["inprocess"], indirect=True)
 def test_the_command_line_creates_gets_lists_exports_and_imports(
-    served: list[str], definition: Definition, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    edm_cli: Callable[..., Any], definition: Definition, tmp_path: Path
 ) -> None:
     flags = [f"--{n.replace('_', '-')}={v}" for n, v in required_fields(definition).items()]
     command = definition.command
 
-    code, created = _edm(capsys, *served, command, "create", *flags, "--format", "json")
-    record_id = json.loads(created)["id"]
-    assert code == 0
-    assert json.loads(_edm(capsys, *served, command, "get", record_id, "--format", "json")[1])
-    listed = _edm(capsys, *served, command, "list", "--format", "jsonl")[1]
-    assert [json.loads(line)["id"] for line in listed.splitlines()] == [record_id]
+    created = edm_cli(command, "create", *flags, "--format", "json")
+    record_id = json.loads(created.out)["id"]
+    fetched = edm_cli(command, "get", record_id, "--format", "json")
+    listed = edm_cli(command, "list", "--format", "jsonl")
     export = tmp_path / "export.jsonl"
-    assert _edm(capsys, *served, command, "export", "-o", str(export))[0] == 0
-    (exported,) = [json.loads(line) for line in io.StringIO(export.read_text())]
+    exported = edm_cli(command, "export", "-o", export)
+    (row,) = [json.loads(line) for line in export.read_text().splitlines()]
     rows = tmp_path / "rows.jsonl"
-    rows.write_text(json.dumps({**exported, "idempotency_key": "another"}) + "\n")
+    rows.write_text(json.dumps({**row, "idempotency_key": "another"}) + "\n")
+    imported = edm_cli(command, "import", rows)
 
-    code, imported = _edm(capsys, *served, command, "import", str(rows))
-
-    assert (code, "1 created" in imported) == (0, True)
+    assert [r.code for r in (created, fetched, listed, exported, imported)] == [0] * 5
+    assert json.loads(fetched.out) == json.loads(created.out)
+    assert [json.loads(line)["id"] for line in listed.out.splitlines()] == [record_id]
+    assert "1 created" in imported.out

@@ -80,6 +80,9 @@ class ResourceDefinition(Generic[M]):
     """One record, for messages ("learning record"); default: `name` in the singular."""
     table_columns: tuple[str, ...] = ()
     """The columns of `edm <resource> list` as a table; default: `id` and `fields`."""
+    table_priority: tuple[str, ...] = ()
+    """`table_columns` most wanted first: a narrow terminal leaves out columns from the end of
+    this; default: their order."""
     demo_items: Callable[[datetime], list[dict[str, Any]]] | None = None
     """Demo create bodies (JSON values) for a given now, seeded by the fake on request."""
 
@@ -127,6 +130,8 @@ class ResourceDefinition(Generic[M]):
         ]
         problems += [f"unknown operation {op!r}" for op in self.operations - _OPERATIONS]
         problems += [f"the model has no column {c!r}" for c in self.table_columns if c not in known]
+        if self.table_priority and set(self.table_priority) != set(self.table_columns):
+            problems.append("table_priority must order the table_columns")
         return problems
 
     @property

@@ -178,7 +178,7 @@ def _parse(model: type[_In], request: httpx.Request) -> _In:
 def _index(request: httpx.Request) -> dict[str, Any]:
     base_url = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
     return {
-        "service": "edm-client fake EDM API",
+        "service": "edm-sdk fake EDM API",
         "base_url": base_url,
         "openapi": base_url + OPENAPI_PATH,
         "demo_tenant_id": DEMO_TENANT_ID,

@@ -89,9 +89,9 @@ def _document(known: tuple[ResourceDefinition[Any], ...]) -> dict[str, Any]:
         "info": {
             "title": "EDM API",
             "version": "v1",
-            "summary": f"The contract the edm-client SDK and its fake share: {names}.",
+            "summary": f"The contract the edm-sdk package and its fake share: {names}.",
             "description": (
-                f"Generated from edm-client {__version__} (each resource's model and "
+                f"Generated from edm-sdk {__version__} (each resource's model and "
                 "validation rules), so it matches the SDK. Errors are "
                 "`application/problem+json`; every response carries `X-Request-ID`."
             ),

@@ -50,6 +50,16 @@ LEARNING_RECORDS: ResourceDefinition[LearningRecord] = ResourceDefinition(
         "completed_at",
         "expires_at",
     ),
+    table_priority=(
+        "id",
+        "title",
+        "completed_at",
+        "passed",
+        "score",
+        "expires_at",
+        "person_id",
+        "provider",
+    ),
     demo_items=demo_items,
 )
 
