@@ -31,6 +31,7 @@ from edm_client._exceptions import (
     UnprocessableEntityError,
 )
 from edm_client._pagination import AsyncCursorPage, AsyncPaginator, CursorPage
+from edm_client._ratelimit import RateLimit
 from edm_client._response import APIResponse
 from edm_client._retry import RetryEvent, RetryPolicy
 from edm_client._version import __version__
@@ -76,6 +77,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RateLimit",
     "RateLimitError",
     "RetryEvent",
     "RetryPolicy",

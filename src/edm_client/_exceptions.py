@@ -13,7 +13,7 @@
             ├── NotFoundError                     404
             ├── ConflictError                     409
             ├── UnprocessableEntityError          422 (`.errors` lists the fields)
-            ├── RateLimitError                    429
+            ├── RateLimitError                    429 (`.retry_after`, `.rate_limit`)
             └── InternalServerError               500 and above
 
 Errors pickle and copy without the request's `Authorization` header, and the token is
@@ -25,6 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+
+from edm_client._ratelimit import RateLimit, parse_rate_limit, parse_retry_after
 
 __all__ = [
     "APIConnectionError",
@@ -177,7 +179,27 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests. Retried automatically; raised once retries run out."""
+    """429: too many requests. Retried automatically; raised once retries run out.
+
+    `.retry_after` is the wait the server asked for, in seconds (from `Retry-After`, sent as
+    seconds or as an HTTP date), and `.rate_limit` the limit its headers announced; each is
+    None when the server sent none or sent one that does not parse.
+    """
+
+    retry_after: float | None
+    rate_limit: RateLimit | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, response=response, body=body, request_id=request_id)
+        self.retry_after = parse_retry_after(response.headers.get("retry-after"))
+        self.rate_limit = parse_rate_limit(response.headers)
 
 
 class InternalServerError(APIStatusError):
