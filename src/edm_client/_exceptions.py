@@ -2,6 +2,7 @@
 
     EDMError
     ├── InvalidRequestError (also a ValueError)   bad arguments, raised before any request
+    ├── HookError                                 a hook passed as `hooks=` raised
     └── APIError                                  something went wrong talking to the API
         ├── APIConnectionError                    no response: DNS, refused, reset, TLS
         │   └── APITimeoutError                   no response in time
@@ -38,6 +39,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "EDMError",
+    "HookError",
     "InternalServerError",
     "InvalidRequestError",
     "NotFoundError",
@@ -78,6 +80,26 @@ class InvalidRequestError(EDMError, ValueError):
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+
+
+class HookError(EDMError):
+    """One of your hooks (`Client(hooks=...)`) raised, and the call stopped there.
+
+    `.hook` says which (`"before_attempt"`, `"after_response"` or `"after_outcome"`),
+    `.operation` names the call (e.g. `"learning_records.create"`) and `__cause__` is the
+    exception the hook raised. The message says whether the request had been sent: nothing is
+    sent for an attempt whose `before_attempt` hook raised.
+    """
+
+    hook: str
+    operation: str
+
+    def __init__(
+        self, message: str, *, hook: str, operation: str, request: httpx.Request | None = None
+    ) -> None:
+        super().__init__(_scrub(message, _secrets_of(request)))
+        self.hook = hook
+        self.operation = operation
 
 
 class APIError(EDMError):
