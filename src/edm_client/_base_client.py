@@ -334,6 +334,10 @@ class SyncAPIClient(_BaseClient):
         except StopIteration as done:
             value: R = done.value
             return value
+        except BaseException as exc:
+            if inspect.getgeneratorstate(steps) == inspect.GEN_SUSPENDED:  # cut short: hooks see it end
+                steps.throw(exc)
+            raise
 
     def _fetch_token(self) -> str:
         token = self._api_key()  # type: ignore[operator]
@@ -401,6 +405,10 @@ class AsyncAPIClient(_BaseClient):
         except StopIteration as done:
             value: R = done.value
             return value
+        except BaseException as exc:
+            if inspect.getgeneratorstate(steps) == inspect.GEN_SUSPENDED:  # cut short: hooks see it end
+                steps.throw(exc)
+            raise
 
     async def _fetch_token(self) -> str:
         token = self._api_key()  # type: ignore[operator]
