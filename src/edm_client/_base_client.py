@@ -335,7 +335,8 @@ class SyncAPIClient(_BaseClient):
             value: R = done.value
             return value
         except BaseException as exc:
-            if inspect.getgeneratorstate(steps) == inspect.GEN_SUSPENDED:  # cut short: hooks see it end
+            # Cut short while a step ran (cancelled, interrupted): hooks still see the call end.
+            if inspect.getgeneratorstate(steps) == inspect.GEN_SUSPENDED:
                 steps.throw(exc)
             raise
 
@@ -406,7 +407,8 @@ class AsyncAPIClient(_BaseClient):
             value: R = done.value
             return value
         except BaseException as exc:
-            if inspect.getgeneratorstate(steps) == inspect.GEN_SUSPENDED:  # cut short: hooks see it end
+            # Cut short while a step ran (cancelled, interrupted): hooks still see the call end.
+            if inspect.getgeneratorstate(steps) == inspect.GEN_SUSPENDED:
                 steps.throw(exc)
             raise
 

@@ -9,7 +9,7 @@ attempts, request id, idempotency key and error type only.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, NamedTuple
 
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -44,24 +44,60 @@ _DURATION_BUCKETS: Final = (
 )
 
 
+class _Instruments(NamedTuple):
+    tracer_provider: trace.TracerProvider
+    meter_provider: metrics.MeterProvider
+    tracer: trace.Tracer
+    duration: metrics.Histogram
+    retries: metrics.Counter
+
+
+_instruments: list[_Instruments] = []
+
+
+def _current_instruments() -> _Instruments:
+    """The tracer and instruments of the global providers, made again only when those change.
+
+    Made once, not per client: with no provider configured yet, OpenTelemetry keeps every meter
+    and instrument asked of it (to bind them to a provider set later), so asking per client
+    would grow without end.
+    """
+    tracer_provider = trace.get_tracer_provider()
+    meter_provider = metrics.get_meter_provider()
+    cached = _instruments[0] if _instruments else None
+    if (
+        cached is not None
+        and cached.tracer_provider is tracer_provider
+        and cached.meter_provider is meter_provider
+    ):
+        return cached
+    meter = meter_provider.get_meter("edm_client", __version__)
+    made = _Instruments(
+        tracer_provider,
+        meter_provider,
+        tracer_provider.get_tracer("edm_client", __version__),
+        meter.create_histogram(
+            "edm.client.operation.duration",
+            unit="s",
+            description="Duration of EDM API operations, retries and their waits included.",
+            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
+        ),
+        meter.create_counter(
+            "edm.client.operation.retries",
+            unit="{retry}",
+            description="Retries of EDM API operations, by cause.",
+        ),
+    )
+    _instruments[:] = [made]
+    return made
+
+
 def tracing_hooks() -> Hooks:
     """Hooks that trace and measure each call through the globally configured providers.
 
     Made per client, so a provider configured later (or replaced, as tests do) is the one used.
     """
-    tracer = trace.get_tracer("edm_client", __version__)
-    meter = metrics.get_meter("edm_client", __version__)
-    duration = meter.create_histogram(
-        "edm.client.operation.duration",
-        unit="s",
-        description="Duration of EDM API operations, retries and their waits included.",
-        explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-    )
-    retries = meter.create_counter(
-        "edm.client.operation.retries",
-        unit="{retry}",
-        description="Retries of EDM API operations, by cause.",
-    )
+    tracer, duration, retries = _current_instruments()[2:]
 
     def before_attempt(event: AttemptEvent) -> None:
         span: Span | None = event.state.get(_SPAN)
