@@ -245,9 +245,11 @@ class _BaseClient:
     def _steps(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """`_attempts`, watched by the client's hooks when it has any."""
         steps = self._attempts(options, parser)
-        if self._observers is None:
+        observers = self._observers
+        hooks = None if observers is None else observers.for_call()
+        if hooks is None:
             return steps
-        return observe(steps, self._observers, options.operation_name, options.path_template)
+        return observe(steps, hooks, options.operation_name, options.path_template)
 
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """Run one call to completion: yields steps for the driver, returns the result."""

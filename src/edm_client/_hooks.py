@@ -22,6 +22,7 @@ from edm_client._exceptions import HookError, InvalidRequestError
 __all__ = [
     "AttemptEvent",
     "Hooks",
+    "Observers",
     "OutcomeEvent",
     "ResponseEvent",
     "checked_hooks",
@@ -139,26 +140,48 @@ def checked_hooks(hooks: object) -> tuple[Hooks, ...]:
     )
 
 
-def observers(hooks: tuple[Hooks, ...], tracing: bool) -> tuple[Hooks, ...] | None:
+class Observers:
+    """What a client runs around its calls: its hooks, and OpenTelemetry's while that has
+    somewhere to send what it records (`live()`), so an unconfigured one costs next to nothing."""
+
+    __slots__ = ("_hooks", "_live", "_traced")
+
+    def __init__(
+        self, hooks: tuple[Hooks, ...], tracing: tuple[Hooks, Callable[[], bool]] | None
+    ) -> None:
+        self._hooks = hooks or None
+        self._traced = None if tracing is None else (*hooks, tracing[0])
+        self._live = None if tracing is None else tracing[1]
+
+    def for_call(self) -> tuple[Hooks, ...] | None:
+        """The hooks to run around the call about to start; None for none."""
+        if self._live is not None and self._live():
+            return self._traced
+        return self._hooks
+
+
+def observers(hooks: tuple[Hooks, ...], tracing: bool) -> Observers | None:
     """The hooks a client runs: yours, then OpenTelemetry's when `tracing` and it is installed.
 
     None when there are none, so that the call path can skip `observe` entirely.
     """
-    make_tracing_hooks = _tracing_hooks_factory() if tracing else None
-    if make_tracing_hooks is not None:
-        hooks = (*hooks, make_tracing_hooks())
-    return hooks or None
+    tracing_parts = _tracing_hooks_factory() if tracing else None
+    if tracing_parts is not None:
+        make_hooks, live = tracing_parts
+        return Observers(hooks, (make_hooks(), live))
+    return Observers(hooks, None) if hooks else None
 
 
 @functools.cache
-def _tracing_hooks_factory() -> Callable[[], Hooks] | None:
-    """`_tracing.tracing_hooks`, or None when opentelemetry-api is not installed (asked once:
-    a failed import is not cached by Python, and would cost a search of sys.path each time)."""
+def _tracing_hooks_factory() -> tuple[Callable[[], Hooks], Callable[[], bool]] | None:
+    """`_tracing.tracing_hooks` and `tracing_is_live`, or None when opentelemetry-api is not
+    installed (asked once: Python does not remember a failed import, and would search
+    sys.path again each time)."""
     try:
-        from edm_client._tracing import tracing_hooks
+        from edm_client._tracing import tracing_hooks, tracing_is_live
     except ImportError:
         return None
-    return tracing_hooks
+    return tracing_hooks, tracing_is_live
 
 
 def observe(

@@ -19,9 +19,10 @@ from edm_client._exceptions import APIStatusError, EDMError
 from edm_client._hooks import AttemptEvent, Hooks, OutcomeEvent, ResponseEvent
 from edm_client._version import __version__
 
-__all__ = ["error_type", "tracing_hooks"]
+__all__ = ["error_type", "tracing_hooks", "tracing_is_live"]
 
 _SPAN: Final = "edm_client.span"
+_IDLE_TRACER_PROVIDERS: Final = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 _DEFAULT_PORTS: Final = {"https": 443, "http": 80}
 # The HTTP client duration buckets of the semantic conventions, and longer ones for retries.
 _DURATION_BUCKETS: Final = (
@@ -90,6 +91,20 @@ def _current_instruments() -> _Instruments:
     )
     _instruments[:] = [made]
     return made
+
+
+def tracing_is_live() -> bool:
+    """Whether a call's span, metrics or trace context would go anywhere: a tracer or meter
+    provider is configured, or the caller is inside a valid span whose context should travel
+    on. When not, the call runs without the tracing hooks (OpenTelemetry would drop it all)."""
+    if not isinstance(trace.get_tracer_provider(), _IDLE_TRACER_PROVIDERS):
+        return True
+    meter_provider = metrics.get_meter_provider()
+    if not isinstance(meter_provider, metrics.NoOpMeterProvider) and (
+        type(meter_provider).__name__ != "_ProxyMeterProvider"  # what an unset global is
+    ):
+        return True
+    return trace.get_current_span().get_span_context().is_valid
 
 
 def tracing_hooks() -> Hooks:
