@@ -76,16 +76,33 @@ class Telemetry:
         ]
 
 
-@pytest.fixture
-def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
-    recorded = Telemetry()
-    # The globals can be set once per process; OpenTelemetry's own tests reset them the same way.
+def _unset_providers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The global providers as in a fresh process, put back as they were after the test.
+
+    They can be set once per process; OpenTelemetry's own tests reset them the same way.
+    """
     monkeypatch.setattr(trace, "_TRACER_PROVIDER_SET_ONCE", Once())
     monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
     monkeypatch.setattr(metrics_internal, "_METER_PROVIDER_SET_ONCE", Once())
     monkeypatch.setattr(metrics_internal, "_METER_PROVIDER", None)
+    # The stand-in for an unset meter provider binds to the first provider set, once.
+    monkeypatch.setattr(
+        metrics_internal, "_PROXY_METER_PROVIDER", metrics_internal._ProxyMeterProvider()
+    )
+
+
+def _set_providers() -> Telemetry:
+    """Global providers recording in memory."""
+    recorded = Telemetry()
     trace.set_tracer_provider(recorded.tracer_provider)
     metrics.set_meter_provider(recorded.meter_provider)
+    return recorded
+
+
+@pytest.fixture
+def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
+    _unset_providers(monkeypatch)
+    recorded = _set_providers()
     yield recorded
     recorded.tracer_provider.shutdown()
     recorded.meter_provider.shutdown()
@@ -293,6 +310,23 @@ async def test_tracing_false_records_nothing_and_sends_no_traceparent(
     assert telemetry.points(DURATION) == []
     assert "traceparent" not in server.requests[-1].headers
     assert copy.tracing is False
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_providers_set_after_the_client_was_made_are_used(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    _unset_providers(monkeypatch)
+    api = fake_api(server, mode)
+    await api.create()  # nothing configured yet: nothing recorded, no traceparent
+    telemetry = _set_providers()
+
+    await api.create()
+    await api.close()
+
+    assert [s.name for s in telemetry.spans()] == ["learning_records.create"]
+    assert len(telemetry.points(DURATION)) == 1
+    assert [("traceparent" in r.headers) for r in server.requests] == [False, True]
 
 
 # -- metrics -------------------------------------------------------------------------------------

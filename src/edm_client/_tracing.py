@@ -46,9 +46,7 @@ _DURATION_BUCKETS: Final = (
 
 
 class _Instruments(NamedTuple):
-    tracer_provider: trace.TracerProvider
     meter_provider: metrics.MeterProvider
-    tracer: trace.Tracer
     duration: metrics.Histogram
     retries: metrics.Counter
 
@@ -57,26 +55,19 @@ _instruments: list[_Instruments] = []
 
 
 def _current_instruments() -> _Instruments:
-    """The tracer and instruments of the global providers, made again only when those change.
+    """The instruments of the global meter provider, made again only when it changes.
 
-    Made once, not per client: with no provider configured yet, OpenTelemetry keeps every meter
-    and instrument asked of it (to bind them to a provider set later), so asking per client
-    would grow without end.
+    Made once, not per client: with no provider set yet, OpenTelemetry keeps every meter and
+    instrument asked of it (to bind them to a provider set later), so asking per client would
+    grow without end. (Tracers it does not keep, so each client asks for its own.)
     """
-    tracer_provider = trace.get_tracer_provider()
     meter_provider = metrics.get_meter_provider()
     cached = _instruments[0] if _instruments else None
-    if (
-        cached is not None
-        and cached.tracer_provider is tracer_provider
-        and cached.meter_provider is meter_provider
-    ):
+    if cached is not None and cached.meter_provider is meter_provider:
         return cached
     meter = meter_provider.get_meter("edm_client", __version__)
     made = _Instruments(
-        tracer_provider,
         meter_provider,
-        tracer_provider.get_tracer("edm_client", __version__),
         meter.create_histogram(
             "edm.client.operation.duration",
             unit="s",
@@ -112,7 +103,8 @@ def tracing_hooks() -> Hooks:
 
     Made per client, so a provider configured later (or replaced, as tests do) is the one used.
     """
-    tracer, duration, retries = _current_instruments()[2:]
+    tracer = trace.get_tracer("edm_client", __version__)
+    _, duration, retries = _current_instruments()
 
     def before_attempt(event: AttemptEvent) -> None:
         span: Span | None = event.state.get(_SPAN)
