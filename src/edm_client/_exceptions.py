@@ -211,17 +211,11 @@ class RateLimitError(APIStatusError):
     retry_after: float | None
     rate_limit: RateLimit | None
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        response: httpx.Response,
-        body: object = None,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message, response=response, body=body, request_id=request_id)
-        self.retry_after = parse_retry_after(response.headers.get("retry-after"))
-        self.rate_limit = parse_rate_limit(response.headers)
+    def __init__(self, message: str, **kwargs: Any) -> None:  # the arguments of APIStatusError
+        super().__init__(message, **kwargs)
+        # Read now: a date is turned into seconds from when the response arrived.
+        self.retry_after = parse_retry_after(self.response.headers.get("retry-after"))
+        self.rate_limit = parse_rate_limit(self.response.headers)
 
 
 class InternalServerError(APIStatusError):
