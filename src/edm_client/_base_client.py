@@ -163,7 +163,9 @@ class _BaseClient:
         self._url_prefix = str(self.base_url).rstrip("/")
         self._signed: tuple[str, dict[str, str]] = ("", {})
         self.hooks = checked_hooks(hooks)
+        """The `Hooks` called around each call, in order."""
         self.tracing = bool(tracing)
+        """Whether calls are traced with OpenTelemetry when it is installed."""
         self._observers = observers(self.hooks, self.tracing)
 
     @property
