@@ -1,5 +1,8 @@
 """What each operation of a resource sends, built from its definition and typed arguments.
 
+Each request is named for hooks and traces as `<resource>.<operation>` (`learning_records.get`)
+with its path template (`/api/v1/performance/learning-records/{record_id}`), never its ids.
+
 Shared by the sync and async resource classes (they differ only in `await`), so the two
 cannot drift in what they send. Every check raises `InvalidRequestError` before sending.
 """
@@ -50,6 +53,8 @@ def create_options(
         idempotency_key=checked_idempotency_key(idempotency_key),
         timeout=timeout,
         extra_headers=extra_headers,
+        operation=f"{definition.name}.create",
+        path_template=definition.path,
     )
 
 
@@ -78,7 +83,12 @@ def get_options(
     """A get of one record by id, the id percent-encoded as one path segment."""
     segment = path_segment("record_id", record_id)
     return RequestOptions(
-        "GET", f"{definition.path}/{segment}", timeout=timeout, extra_headers=extra_headers
+        "GET",
+        f"{definition.path}/{segment}",
+        timeout=timeout,
+        extra_headers=extra_headers,
+        operation=f"{definition.name}.get",
+        path_template=f"{definition.path}/{{record_id}}",
     )
 
 
@@ -105,5 +115,11 @@ def list_options(
     if wire_bool("include_deleted", include_deleted):
         params["include_deleted"] = "true"
     return RequestOptions(
-        "GET", definition.path, params=params, timeout=timeout, extra_headers=extra_headers
+        "GET",
+        definition.path,
+        params=params,
+        timeout=timeout,
+        extra_headers=extra_headers,
+        operation=f"{definition.name}.list",
+        path_template=definition.path,
     )
