@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import httpx
@@ -15,6 +14,7 @@ from edm_client._base_client import (
     Timeout,
 )
 from edm_client._config import ApiKey
+from edm_client._held import held, hold
 from edm_client._hooks import Hooks
 from edm_client._retry import RetryPolicy
 
@@ -65,12 +65,15 @@ class Client(SyncAPIClient):
             http_client=http_client,
         )
 
-    @cached_property
+    @property
     def performance(self) -> Performance:
         """Performance resources: `client.performance.learning_records`."""
-        from edm_client.resources.performance import Performance
+        found: Performance | None = held(self, "performance")
+        if found is None:
+            from edm_client.resources.performance import Performance
 
-        return Performance(self)
+            found = hold(self, "performance", Performance(self))
+        return found
 
 
 class AsyncClient(AsyncAPIClient):
@@ -104,9 +107,12 @@ class AsyncClient(AsyncAPIClient):
             http_client=http_client,
         )
 
-    @cached_property
+    @property
     def performance(self) -> AsyncPerformance:
         """Performance resources: `client.performance.learning_records`."""
-        from edm_client.resources.performance import AsyncPerformance
+        found: AsyncPerformance | None = held(self, "performance")
+        if found is None:
+            from edm_client.resources.performance import AsyncPerformance
 
-        return AsyncPerformance(self)
+            found = hold(self, "performance", AsyncPerformance(self))
+        return found
