@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import pickle
 import weakref
 from collections.abc import AsyncIterator
 from typing import Any
@@ -186,6 +187,57 @@ async def test_sync_list_returns_a_cursor_page_and_async_list_a_paginator(api: A
         assert isinstance(await listing, AsyncCursorPage)
     else:
         assert isinstance(listing, CursorPage)
+
+
+# -- pickling ------------------------------------------------------------------------------
+
+
+async def test_a_page_pickles_with_its_records_cursor_and_request_id(api: Api) -> None:
+    await _create(api, 3)
+    page = await api.first_page(limit=2)
+
+    restored = pickle.loads(pickle.dumps(page))
+
+    assert type(restored) is type(page)
+    assert restored.data == page.data
+    assert restored.next_cursor == page.next_cursor
+    assert restored.request_id == page.request_id
+    assert repr(restored) == repr(page)
+    assert str(restored) == str(page)
+
+
+async def test_pickling_a_page_leaves_the_page_able_to_fetch_on(api: Api) -> None:
+    ids = await _create(api, 3)
+    page = await api.first_page(limit=2)
+
+    pickle.dumps(page)
+
+    assert [r.id for r in (await api.next_page(page)).data] == ids[2:]
+
+
+async def test_a_pickled_page_carries_no_token(api: Api) -> None:
+    await _create(api, 1)
+    page = await api.first_page()
+    token = page.http_response.request.headers["Authorization"].removeprefix("Bearer ")
+
+    blob = pickle.dumps(page)
+
+    assert token.encode() not in blob
+    assert pickle.loads(blob).http_response.request.headers["Authorization"] == "[redacted]"
+
+
+async def test_an_unpickled_page_cannot_fetch_on_and_names_the_cursor_to_list_from(
+    api: Api,
+) -> None:
+    ids = await _create(api, 3)
+    restored = pickle.loads(pickle.dumps(await api.first_page(limit=2)))
+
+    with pytest.raises(EDMError, match="was pickled or copied") as excinfo:
+        await api.next_page(restored)
+
+    assert f"cursor={restored.next_cursor!r}" in str(excinfo.value)
+    rest = await api.list(limit=2, cursor=restored.next_cursor)
+    assert [r.id for r in rest] == ids[2:]
 
 
 # -- short and empty pages that still have a next_cursor -----------------------------------

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import httpx
 import pydantic
 from typing_extensions import NotRequired, TypedDict
 
-from edm_client._exceptions import APIResponseValidationError, EDMError
+from edm_client._exceptions import (
+    APIResponseValidationError,
+    EDMError,
+    _redacted_response,
+    _secrets_of,
+)
 from edm_client._response import decode_body, parse_json, request_id_of
 
 if TYPE_CHECKING:
@@ -39,6 +44,13 @@ class _Envelope(TypedDict, Generic[T]):
 @functools.cache
 def _envelope_adapter(item: type[T]) -> pydantic.TypeAdapter[_Envelope[T]]:
     return pydantic.TypeAdapter(_Envelope[item])  # type: ignore[valid-type]
+
+
+def _fetch_after_unpickling(cursor: str) -> NoReturn:
+    raise EDMError(
+        "This page was pickled or copied, which leaves its client behind, so it cannot fetch "
+        f"the next page; to go on, call list() on a client with cursor={cursor!r}."
+    )
 
 
 class _BasePage(Generic[T]):
@@ -96,6 +108,17 @@ class _BasePage(Generic[T]):
         self._depth = previous._depth + 1
         self._trail[cursor] = self._depth
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The client holds the token and open connections: it stays behind, and so does the
+        # token in the request's headers.
+        response = self.http_response
+        secrets = _secrets_of(response.request)
+        return {
+            **self.__dict__,
+            "http_response": _redacted_response(response, secrets),
+            "_fetch": _fetch_after_unpickling,
+        }
+
     def __len__(self) -> int:
         return len(self.data)
 
@@ -127,7 +150,12 @@ class _BasePage(Generic[T]):
 
 
 class CursorPage(_BasePage[T]):
-    """One page of a listing. Iterate it to get every record of this and all later pages."""
+    """One page of a listing. Iterate it to get every record of this and all later pages.
+
+    A page pickles (and copies) with its records, `next_cursor` and response, the token
+    redacted, but without its client: fetching a further page from such a copy raises
+    `EDMError`; pass its `next_cursor` as `cursor=` to `list()` to go on.
+    """
 
     def get_next_page(self) -> CursorPage[T]:
         """Fetch the page after this one."""
@@ -165,7 +193,11 @@ class CursorPage(_BasePage[T]):
 
 
 class AsyncCursorPage(_BasePage[T]):
-    """One page of a listing. `async for` over it gets every record of this and later pages."""
+    """One page of a listing. `async for` over it gets every record of this and later pages.
+
+    Pickles and copies as `CursorPage` does: without its client, so such a copy cannot fetch
+    further pages.
+    """
 
     async def get_next_page(self) -> AsyncCursorPage[T]:
         """Fetch the page after this one."""
