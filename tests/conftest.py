@@ -12,11 +12,13 @@ that a socket can only act out as a reset or silence) narrows the parameter with
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from hypothesis import settings
+from packaging.requirements import Requirement
 
 from edm_client import AsyncClient, Client
 from edm_client.testing import FakeServer
@@ -28,6 +30,16 @@ TRANSPORTS = ("inprocess", "socket")
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+def pytest_report_header() -> str:
+    """The runtime dependencies' versions: `make test-lowest` runs the suite at their floors."""
+    runtime = [
+        Requirement(line).name
+        for line in importlib.metadata.requires("edm-sdk") or []
+        if "extra ==" not in line
+    ]
+    return "edm-sdk runtime: " + ", ".join(f"{n} {importlib.metadata.version(n)}" for n in runtime)
 
 
 @pytest.fixture(params=TRANSPORTS)
