@@ -196,9 +196,12 @@ def check_metadata(metadata: Message, expected_version: str) -> None:
     minimum = (metadata.get("Requires-Python") or ">=3.10").removeprefix(">=")
     if f"Programming Language :: Python :: {minimum}" not in classifiers:
         problem(f"no classifier for the oldest supported Python, {minimum}")
+    # The project has no public address yet, so no URLs is right; one that is there must be
+    # https (docs/versioning.md says where to report bugs meanwhile).
     urls = metadata.get_all("Project-URL") or []
-    if not urls:
-        problem("no Project-URL entries")
+    for url in urls:
+        if not url.partition(", ")[2].startswith("https://"):
+            problem(f"Project-URL {url!r} is not an https address")
     body = metadata.get_payload()
     if not isinstance(body, str) or f"# {DISTRIBUTION}" not in body:
         problem("the long description is not the README")

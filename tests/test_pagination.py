@@ -215,27 +215,15 @@ async def test_pickling_a_page_leaves_the_page_able_to_fetch_on(api: Api) -> Non
     assert [r.id for r in (await api.next_page(page)).data] == ids[2:]
 
 
-async def test_a_pickled_page_carries_no_token(api: Api) -> None:
-    await _create(api, 1)
-    page = await api.first_page()
-    token = page.http_response.request.headers["Authorization"].removeprefix("Bearer ")
-
-    blob = pickle.dumps(page)
-
-    assert token.encode() not in blob
-    assert pickle.loads(blob).http_response.request.headers["Authorization"] == "[redacted]"
-
-
-async def test_an_unpickled_page_cannot_fetch_on_and_names_the_cursor_to_list_from(
+async def test_an_unpickled_page_cannot_fetch_on_and_its_cursor_resumes_the_listing(
     api: Api,
 ) -> None:
     ids = await _create(api, 3)
     restored = pickle.loads(pickle.dumps(await api.first_page(limit=2)))
 
-    with pytest.raises(EDMError, match="was pickled or copied") as excinfo:
+    with pytest.raises(EDMError, match=r"came from a pickle.*cursor=page\.next_cursor"):
         await api.next_page(restored)
 
-    assert f"cursor={restored.next_cursor!r}" in str(excinfo.value)
     rest = await api.list(limit=2, cursor=restored.next_cursor)
     assert [r.id for r in rest] == ids[2:]
 

@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 import pydantic
 from typing_extensions import NotRequired, TypedDict
 
-from edm_client._exceptions import (
-    APIResponseValidationError,
-    EDMError,
-    _redacted_response,
-    _secrets_of,
-)
+from edm_client._exceptions import APIResponseValidationError, EDMError
 from edm_client._response import decode_body, parse_json, request_id_of
 
 if TYPE_CHECKING:
@@ -44,13 +39,6 @@ class _Envelope(TypedDict, Generic[T]):
 @functools.cache
 def _envelope_adapter(item: type[T]) -> pydantic.TypeAdapter[_Envelope[T]]:
     return pydantic.TypeAdapter(_Envelope[item])  # type: ignore[valid-type]
-
-
-def _fetch_after_unpickling(cursor: str) -> NoReturn:
-    raise EDMError(
-        "This page was pickled or copied, which leaves its client behind, so it cannot fetch "
-        f"the next page; to go on, call list() on a client with cursor={cursor!r}."
-    )
 
 
 class _BasePage(Generic[T]):
@@ -108,19 +96,15 @@ class _BasePage(Generic[T]):
         self._depth = previous._depth + 1
         self._trail[cursor] = self._depth
 
-    def __getstate__(self) -> dict[str, Any]:
-        # The client holds the token and open connections: it stays behind, and so does the
-        # token in the request's headers.
-        response = self.http_response
-        secrets = _secrets_of(response.request)
-        return {
-            **self.__dict__,
-            "http_response": _redacted_response(response, secrets),
-            "_fetch": _fetch_after_unpickling,
-        }
-
     def __len__(self) -> int:
         return len(self.data)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickle holds neither the client (a loaded page cannot fetch more) nor the token.
+        from edm_client._sanitize import redacted_response
+
+        response = redacted_response(self.http_response)
+        return {**self.__dict__, "http_response": response, "_fetch": _fetch_after_unpickling}
 
     def __repr__(self) -> str:
         return (
@@ -147,6 +131,13 @@ class _BasePage(Generic[T]):
         what = f"{count} {self._item.__name__} record{'' if count == 1 else 's'} on this page"
         more = "more pages follow" if self.has_next_page() else "last page"
         return f"{type(self).__name__}: {what}, {more}"
+
+
+def _fetch_after_unpickling(cursor: str) -> Any:
+    raise EDMError(
+        "This page came from a pickle (or a copy), so it has no client to fetch the next "
+        "page with; call list(..., cursor=page.next_cursor) on a client in this process."
+    )
 
 
 class CursorPage(_BasePage[T]):
@@ -260,3 +251,9 @@ class AsyncPaginator(Generic[T]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: await it for the first page, or `async for` every record>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "An AsyncPaginator cannot be pickled: it is a request not yet sent. "
+            "Await it and pickle the page it returns."
+        )

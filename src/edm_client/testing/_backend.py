@@ -315,7 +315,9 @@ class Backend:
         # Strictly increasing even within one millisecond, so id order is creation order.
         candidate = int(ULID())
         self._last_ulid = max(candidate, self._last_ulid + 1)
-        return ULID.from_int(self._last_ulid)
+        # Not ULID.from_int: python-ulid 4.1 types it with typing.Self, which mypy checking for
+        # Python 3.10 cannot resolve.
+        return ULID(self._last_ulid.to_bytes(16, "big"))
 
     def soft_delete(self, record_id: str, *, by: str) -> dict[str, Any]:
         with self.lock:
