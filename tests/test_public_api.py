@@ -290,6 +290,8 @@ def test_errors_pickle_by_their_public_path(name: str) -> None:
         instance = error("boom", response=httpx.Response(418, request=request))
     elif issubclass(error, edm_client.APIError):
         instance = error("boom", request=request)
+    elif issubclass(error, edm_client.HookError):
+        instance = error("boom", hook="before_attempt", operation="learning_records.get")
     else:
         instance = error("boom")
 

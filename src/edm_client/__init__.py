@@ -23,6 +23,7 @@ from edm_client._exceptions import (
     BadRequestError,
     ConflictError,
     EDMError,
+    HookError,
     InternalServerError,
     InvalidRequestError,
     NotFoundError,
@@ -30,7 +31,9 @@ from edm_client._exceptions import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from edm_client._hooks import AttemptEvent, Hooks, OutcomeEvent, ResponseEvent
 from edm_client._pagination import AsyncCursorPage, AsyncPaginator, CursorPage
+from edm_client._ratelimit import RateLimit
 from edm_client._response import APIResponse
 from edm_client._retry import RetryEvent, RetryPolicy
 from edm_client._version import __version__
@@ -74,6 +77,7 @@ __all__ = [
     "AsyncClient",
     "AsyncCursorPage",
     "AsyncPaginator",
+    "AttemptEvent",
     "AuthenticationError",
     "BadRequestError",
     "BulkCreateResult",
@@ -83,13 +87,18 @@ __all__ = [
     "ConflictError",
     "CursorPage",
     "EDMError",
+    "HookError",
+    "Hooks",
     "InsecureTransportWarning",
     "InternalServerError",
     "InvalidRequestError",
     "LearningRecord",
     "NotFoundError",
+    "OutcomeEvent",
     "PermissionDeniedError",
+    "RateLimit",
     "RateLimitError",
+    "ResponseEvent",
     "RetryEvent",
     "RetryPolicy",
     "SourceType",

@@ -90,6 +90,8 @@ def _create_options(args: Mapping[str, Any]) -> RequestOptions:
         idempotency_key=idempotency_key(args["idempotency_key"]),
         timeout=args["timeout"],
         extra_headers=args["extra_headers"],
+        operation="learning_records.create",
+        path_template=PATH,
     )
 
 
@@ -103,6 +105,8 @@ def _get_options(args: Mapping[str, Any]) -> RequestOptions:
         f"{PATH}/{path_segment('record_id', args['record_id'])}",
         timeout=args["timeout"],
         extra_headers=args["extra_headers"],
+        operation="learning_records.get",
+        path_template=f"{PATH}/{{record_id}}",
     )
 
 
@@ -111,7 +115,13 @@ def _list_options(args: Mapping[str, Any]) -> RequestOptions:
     if wire_bool("include_deleted", args["include_deleted"]):
         params["include_deleted"] = "true"
     return RequestOptions(
-        "GET", PATH, params=params, timeout=args["timeout"], extra_headers=args["extra_headers"]
+        "GET",
+        PATH,
+        params=params,
+        timeout=args["timeout"],
+        extra_headers=args["extra_headers"],
+        operation="learning_records.list",
+        path_template=PATH,
     )
 
 
