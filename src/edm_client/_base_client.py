@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     pass
 
 R = TypeVar("R")
+E = TypeVar("E", bound=EDMError)
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_MAX_RETRIES: Final = 2
@@ -297,12 +298,12 @@ class _BaseClient:
                     refreshed = True
                     continue
                 if retries >= policy.max_retries or not policy.should_retry(response):
-                    raise status_error(response)
+                    raise _after_attempts(status_error(response), retries + 1 + refreshed)
             else:
                 error = _connection_error(outcome, request)
                 _log_error(request, error, retries + 1)
                 if retries >= policy.max_retries or not isinstance(outcome, httpx.TransportError):
-                    raise error
+                    raise _after_attempts(error, retries + 1 + refreshed)
             delay = policy.delay(retries, response)
             retries += 1
             if policy.on_retry is not None:
@@ -463,6 +464,14 @@ class AsyncAPIClient(_BaseClient):
 
 def _policy_fields(policy: RetryPolicy) -> dict[str, Any]:
     return {name: getattr(policy, name) for name in policy.__dataclass_fields__}
+
+
+def _after_attempts(error: E, attempts: int) -> E:
+    """`error`, its message saying how many attempts the call made if it made more than one."""
+    if attempts > 1:
+        error.message = f"{error.message.rstrip('.')}. Failed after {attempts} attempts."
+        error.args = (error.message,)
+    return error
 
 
 def _connection_error(exc: BaseException, request: httpx.Request) -> APIConnectionError:
