@@ -43,7 +43,7 @@ def handle_api(state: FakeState, request: httpx.Request, segments: tuple[str, ..
     else:
         allowed = ["GET"] if "get" in operations else []
     if definition is None or not allowed:
-        raise Problem(404, "Not found", f"no route for {request.url.path}")
+        raise Problem(404, f"no route for {request.url.path}")
     require_method(request.method, ", ".join(allowed))
     caller = state.authenticate(request)
     collection = state.collection(definition)

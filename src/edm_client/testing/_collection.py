@@ -94,7 +94,7 @@ class Collection:
     def get(self, caller: Caller, record_id: str) -> dict[str, Any]:
         record = self.records.get(record_id)
         if record is None or not _visible(caller, record):
-            raise Problem(404, "Not found", f"{self.definition.noun} {record_id!r} not found")
+            raise Problem(404, f"{self.definition.noun} {record_id!r} not found")
         return record
 
     def list(self, caller: Caller, query: Mapping[str, str]) -> dict[str, Any]:
@@ -156,7 +156,6 @@ class Collection:
             if replay.fingerprint != fingerprint:
                 raise Problem(
                     409,
-                    "Idempotency conflict",
                     "this Idempotency-Key was already used with a different body",
                     errors=[
                         FieldError(

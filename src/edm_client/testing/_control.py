@@ -31,7 +31,7 @@ from edm_client._rules import FieldError
 from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_TENANT_ID
 from edm_client.testing._faults import make_fault
 from edm_client.testing._openapi import OPENAPI_PATH
-from edm_client.testing._problem import Problem, require_method, validation_problem
+from edm_client.testing._problem import Problem, malformed, require_method, validation_problem
 from edm_client.testing._state import FakeState
 
 __all__ = ["CONTROL_PREFIX", "FAULT_EXCEPTIONS", "handle_control", "is_control"]
@@ -155,7 +155,7 @@ def handle_control(state: FakeState, request: httpx.Request) -> tuple[int, Any]:
         case ["requests"]:
             require_method(method, "GET")
             return 200, {"data": [_describe(r) for r in state.requests()]}
-    raise Problem(404, "Not found", f"no control route {request.url.path}; see GET /_fake/")
+    raise Problem(404, f"no control route {request.url.path}; see GET /_fake/")
 
 
 def _parse(model: type[_In], request: httpx.Request) -> _In:
@@ -163,7 +163,7 @@ def _parse(model: type[_In], request: httpx.Request) -> _In:
     try:
         data = json.loads(content)
     except ValueError:
-        raise Problem(400, "Malformed request", "the body is not valid JSON") from None
+        raise malformed("the body is not valid JSON") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -202,7 +202,7 @@ def _soft_delete(state: FakeState, record_id: str, spec: SoftDeleteSpec) -> dict
     with state.lock:
         found = state.find(record_id)
         if found is None:
-            raise Problem(404, "Not found", f"no record {record_id!r}")
+            raise Problem(404, f"no record {record_id!r}")
         return dict(found.soft_delete(record_id, by=spec.by or DEMO_PERSON_ID))
 
 

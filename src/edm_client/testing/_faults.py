@@ -10,22 +10,12 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
 
 import httpx
 
-from edm_client.testing._problem import Problem, new_request_id, problem_response
+from edm_client.testing._problem import Problem, new_request_id, problem_response, problem_type
 
 __all__ = ["Fault", "fault_outcome", "make_fault", "timed_out", "wait_before_answer"]
-
-STATUS_TITLES: Final = {
-    408: "Request timeout",
-    429: "Too many requests",
-    500: "Internal server error",
-    502: "Bad gateway",
-    503: "Service unavailable",
-    504: "Gateway timeout",
-}
 
 Answer = Callable[[httpx.Request], httpx.Response]
 
@@ -122,7 +112,7 @@ def fault_outcome(
         return exc
     if fault.status is not None:
         headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
-        title = STATUS_TITLES.get(fault.status, "Injected fault")
-        problem = Problem(fault.status, title, f"injected fault: {title.lower()}")
+        title = problem_type(fault.status).title
+        problem = Problem(fault.status, f"injected fault: {title.lower()}")
         return problem_response(problem, new_request_id(), headers)
     return response if response is not None else answer(request)

@@ -358,8 +358,4 @@ def _guarded(handler: Any, *args: Any) -> Any:
 
 
 def _problem(status: int, detail: str) -> httpx.Response:
-    try:
-        title = HTTPStatus(status).phrase
-    except ValueError:
-        title = "Error"
-    return problem_response(Problem(status, title, detail), new_request_id())
+    return problem_response(Problem(status, detail), new_request_id())

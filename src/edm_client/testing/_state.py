@@ -143,7 +143,6 @@ class FakeState:
         if claims is None:
             raise Problem(
                 401,
-                "Unauthorized",
                 "missing, malformed or expired bearer token",
                 headers={"WWW-Authenticate": 'Bearer realm="edm"'},
             )
