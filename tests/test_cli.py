@@ -643,9 +643,8 @@ def test_a_bad_idempotency_key_column_is_reported_with_the_rows_problems(served,
     result = run("learning-records", "import", str(path), "--dry-run", env=served)
 
     assert result.returncode == 1
-    assert "rows.csv:2: idempotency_key: must be 1 to 255 printable ASCII characters, not 'kkk" in (
-        result.stderr
-    )
+    rule = "must be 1 to 255 printable ASCII characters (no space first or last)"
+    assert f"rows.csv:2: idempotency_key: {rule}, not 'kkk" in result.stderr
     assert "…' (300 characters)" in result.stderr
 
 

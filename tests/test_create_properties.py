@@ -186,7 +186,10 @@ def referee_verdict(referee: FakeServer, arguments: dict[str, Any]) -> tuple[int
         response = http.post(
             f"{referee.base_url}/api/v1/performance/learning-records",
             content=content,
-            headers={"Authorization": f"Bearer {referee.issue_token()}"},
+            headers={
+                "Authorization": f"Bearer {referee.issue_token()}",
+                "Content-Type": "application/json",
+            },
         )
     blamed = {e["field"] for e in response.json().get("errors", [])}
     return response.status_code, blamed

@@ -280,7 +280,9 @@ def test_a_create_body_that_is_not_a_json_object_is_a_400(
     server: FakeServer, content: bytes, detail: str
 ) -> None:
     with raw_http(server) as http:
-        response = http.post(COLLECTION, content=content)
+        response = http.post(
+            COLLECTION, content=content, headers={"Content-Type": "application/json"}
+        )
 
     assert response.status_code == 400
     assert detail in response.json()["detail"]

@@ -231,8 +231,8 @@ async def test_datetimes_with_non_ascii_digits_are_refused(api: Api, value: str)
 @client_side_only
 @pytest.mark.parametrize(
     "key",
-    ["", "x" * 256, "clé", "line\nbreak", "tab\tkey", "\x00"],
-    ids=["empty", "too-long", "non-ascii", "newline", "tab", "nul"],
+    ["", "x" * 256, "clé", "line\nbreak", "tab\tkey", "\x00", " first", "last "],
+    ids=["empty", "too-long", "non-ascii", "newline", "tab", "nul", "space-1", "space-2"],
 )
 async def test_an_unusable_idempotency_key_is_refused(api: Api, key: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:

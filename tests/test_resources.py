@@ -60,7 +60,7 @@ def _broken_cases() -> list[Any]:
 
 def _raw_create(server: FakeServer, definition: Definition, body: object) -> httpx.Response:
     with raw_http(server) as http:
-        return http.post(definition.path, content=json.dumps(body).encode())
+        return http.post(definition.path, json=body)
 
 
 # -- the surface ----------------------------------------------------------------------------

@@ -18,10 +18,12 @@ import httpx
 
 from edm_client._exceptions import InvalidRequestError
 from edm_client._rules import (
+    IDEMPOTENCY_KEY_RULE,
     MAX_PAGE_LIMIT,
     MIN_PAGE_LIMIT,
     FieldError,
     Kind,
+    check_idempotency_key,
     is_utf8_text,
     parse_date,
 )
@@ -218,9 +220,6 @@ def check_timeout(value: object) -> None:
         )
 
 
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
-
-
 def page_limit(name: str, value: int) -> str:
     """A page size as sent: an int from 1 to 100."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -237,15 +236,9 @@ def idempotency_key(key: str | None) -> str:
     """The caller's `Idempotency-Key`, checked, else a new random one."""
     if key is None:
         return str(uuid.uuid4())
-    if (
-        not isinstance(key, str)
-        or not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH
-        or not key.isascii()
-        or not key.isprintable()
-    ):
+    if check_idempotency_key(key) is not None:
         raise InvalidRequestError(
-            f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII "
-            f"characters, not {key!r}",
+            f"idempotency_key must be {IDEMPOTENCY_KEY_RULE}, not {_show(key)}",
             param="idempotency_key",
         )
     return key

@@ -21,6 +21,15 @@ MAX_ID_LENGTH: Final = 200
 MIN_PAGE_LIMIT: Final = 1
 MAX_PAGE_LIMIT: Final = 100
 DEFAULT_PAGE_LIMIT: Final = 20
+MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255
+IDEMPOTENCY_KEY: Final = re.compile(
+    rf"[!-~](?:[ -~]{{0,{MAX_IDEMPOTENCY_KEY_LENGTH - 2}}}[!-~])?", re.ASCII
+)
+"""An `Idempotency-Key`: printable ASCII, with no space first or last, since HTTP drops
+those from a header value (the server would see another key than the one sent)."""
+IDEMPOTENCY_KEY_RULE: Final = (
+    f"1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters (no space first or last)"
+)
 
 Kind: TypeAlias = Literal["text", "id", "number", "boolean", "datetime", "date", "enum"]
 FILTER_KINDS: Final[frozenset[Kind]] = frozenset({"text", "id", "boolean", "enum"})
@@ -184,6 +193,15 @@ def check_create_body(
         if error is not None:
             errors.append(FieldError(name, *error))
     return errors
+
+
+def check_idempotency_key(key: object) -> FieldError | None:
+    """Why `key` cannot be an `Idempotency-Key`, or None: the SDK's and the fake's check."""
+    if isinstance(key, str) and IDEMPOTENCY_KEY.fullmatch(key):
+        return None
+    return FieldError(
+        "Idempotency-Key", "invalid_idempotency_key", f"must be {IDEMPOTENCY_KEY_RULE}"
+    )
 
 
 def check_page_limit(text: str) -> int | FieldError:

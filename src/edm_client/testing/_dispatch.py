@@ -18,7 +18,7 @@ import json
 
 import httpx
 
-from edm_client.testing._api import handle_api, path_segments
+from edm_client.testing._api import handle_api, is_operation, path_segments, request_segments
 from edm_client.testing._control import handle_control, is_control
 from edm_client.testing._faults import Fault, fault_outcome
 from edm_client.testing._openapi import OPENAPI_PATH, openapi_json
@@ -35,11 +35,12 @@ class Dispatcher:
         self.state = state
 
     def arrive(self, request: httpx.Request) -> Fault | None:
-        """Log an API request and return the fault it meets, if any (control requests are
-        neither logged nor faulted)."""
+        """Log a request and return the fault it meets, if any. Faults hit the API's
+        operations only, not the OpenAPI document or an unknown path; control requests are
+        neither logged nor faulted."""
         if is_control(request.url.path):
             return None
-        return self.state.arrive(request)
+        return self.state.arrive(request, faulted=is_operation(request))
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         """The fake's response to `request`, errors included (as problem+json)."""
@@ -59,7 +60,7 @@ class Dispatcher:
         if is_control(request.url.path):
             status, value = handle_control(self.state, request)
             return status, json.dumps(value).encode(), {}
-        segments = path_segments(request.url.raw_path.split(b"?")[0].decode())
+        segments = request_segments(request)
         if segments == _OPENAPI_SEGMENTS:
             require_method(request.method, "GET")
             server_url = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"

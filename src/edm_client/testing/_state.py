@@ -153,11 +153,11 @@ class FakeState:
 
     # -- faults and the request log -------------------------------------------------------
 
-    def arrive(self, request: httpx.Request) -> Fault | None:
-        """Log an API request and use up the first fault it matches, if any."""
+    def arrive(self, request: httpx.Request, *, faulted: bool) -> Fault | None:
+        """Log a request and, if it may be `faulted`, use up the first fault it matches."""
         with self.lock:
             self._requests.append(request)
-            for fault in self._faults:
+            for fault in self._faults if faulted else ():
                 if fault.matches(request):
                     if fault.remaining is not None:
                         fault.remaining -= 1
