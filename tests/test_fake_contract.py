@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _helpers import COLLECTION, inprocess_only, raw_http
+from _helpers import COLLECTION, inprocess_only, raw_http, required_fields
 from edm_client import InvalidRequestError
+from edm_client._definition import ResourceDefinition
 from edm_client.testing import FakeServer
 from edm_client.testing._problem import PROBLEM_TYPES
 
@@ -38,6 +39,119 @@ def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
     kind = PROBLEM_TYPES[status]
     assert (problem["type"], problem["title"], problem["status"]) == (kind.type, kind.title, status)
     return problem
+
+
+# -- null, and the shape of a record --------------------------------------------------------------
+
+OPTIONAL_NULLS = {"provider": None, "score": None, "source": None, "source_type": None}
+
+
+def test_an_explicit_null_on_a_writable_field_is_that_field_not_given(server: FakeServer) -> None:
+    with_nulls = _create(server, {**BODY, **OPTIONAL_NULLS}).json()
+    without = _create(server, BODY).json()
+
+    assert (with_nulls["source"], with_nulls["source_type"]) == ("edm", "api")
+    assert _written(with_nulls) == _written(without)
+
+
+def test_a_null_on_a_required_field_is_a_422_required(server: FakeServer) -> None:
+    problem = _problem(_create(server, {**BODY, "title": None}), 422)
+
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [("title", "required")]
+
+
+def _written(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without what differs from one create to the next (id and stamps)."""
+    varying = ("id", "created_at", "updated_at")
+    return {k: v for k, v in record.items() if k not in varying}
+
+
+def test_a_record_has_every_field_of_its_model_however_it_was_written(
+    server: FakeServer, definition: ResourceDefinition[Any]
+) -> None:
+    required = required_fields(definition)
+    bodies = [required, {**required, **dict.fromkeys(set(definition.writable) - set(required))}]
+    with raw_http(server, server.issue_token(app_id="app_1")) as http:
+        created = [http.post(definition.path, json=body).json() for body in bodies]
+        fetched = http.get(f"{definition.path}/{created[0]['id']}").json()
+        listed = http.get(definition.path).json()["data"]
+
+    for record in [*created, fetched, *listed]:
+        assert list(record) == list(definition.model.model_fields)
+    assert created[0]["app_id"] == "app_1"
+
+
+def test_a_number_is_stored_as_a_float(server: FakeServer) -> None:
+    assert _create(server, {**BODY, "score": 90}).content.count(b'"score": 90.0') == 1
+
+
+# -- idempotent replays ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        ({"provider": None}, {}),
+        ({"score": 90}, {"score": 90.0}),
+        ({"completed_at": "2026-03-01"}, {"completed_at": "2026-03-01T00:00:00Z"}),
+        ({"completed_at": "2026-03-01T10:30:00+01:00"}, {"completed_at": "2026-03-01T09:30:00Z"}),
+        ({"completed_at": "2026-03-01T09:30:00.5Z"}, {"completed_at": "2026-03-01t09:30:00.500z"}),
+    ],
+    ids=["null-or-omitted", "int-or-float", "date-or-midnight", "offset-or-utc", "precision"],
+)
+def test_a_body_that_stores_the_same_values_replays_under_its_key(
+    server: FakeServer, first: dict[str, Any], again: dict[str, Any]
+) -> None:
+    key = {"Idempotency-Key": "same"}
+
+    created = _create(server, {**BODY, **first}, headers=key)
+    replayed = _create(server, {**BODY, **again}, headers=key)
+
+    assert replayed.status_code == 201, replayed.text
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json() == created.json()
+    assert len(server.records()) == 1
+
+
+@pytest.mark.parametrize(
+    "again",
+    [{"title": "Kubernetes Administrator "}, {"score": 90.5}, {"passed": False}],
+    ids=["text", "number", "added"],
+)
+def test_a_body_that_stores_other_values_conflicts_under_its_key(
+    server: FakeServer, again: dict[str, Any]
+) -> None:
+    key = {"Idempotency-Key": "same"}
+    _create(server, {**BODY, "score": 90}, headers=key)
+
+    response = _create(server, {**BODY, "score": 90, **again}, headers=key)
+
+    assert _problem(response, 409)["errors"][0]["code"] == "idempotency_conflict"
+
+
+def test_a_replay_answers_the_first_status_body_and_headers_again(server: FakeServer) -> None:
+    key = {"Idempotency-Key": "same"}
+
+    first = _create(server, headers=key)
+    again = _create(server, headers=key)
+
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    assert _own_headers(again) == {**_own_headers(first), "idempotent-replayed": "true"}
+    assert again.headers["Location"] == f"{COLLECTION}/{first.json()['id']}"
+    assert again.headers["X-Request-ID"] != first.headers["X-Request-ID"]
+
+
+def _own_headers(response: httpx.Response) -> dict[str, str]:
+    """The headers of a response but those that belong to the one exchange."""
+    per_exchange = ("x-request-id", "date")
+    return {k: v for k, v in response.headers.items() if k not in per_exchange}
+
+
+def test_a_body_that_breaks_a_rule_is_a_422_even_under_a_used_key(server: FakeServer) -> None:
+    key = {"Idempotency-Key": "same"}
+    _create(server, headers=key)
+
+    _problem(_create(server, {**BODY, "score": 101}, headers=key), 422)
 
 
 # -- Idempotency-Key ----------------------------------------------------------------------------

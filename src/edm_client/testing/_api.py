@@ -86,7 +86,7 @@ def handle_api(state: FakeState, request: httpx.Request, segments: tuple[str, ..
     key = _idempotency_key(request)
     with state.lock:
         created = collection.create(caller, body, key, time.time())
-    headers = {"Location": created.location}
+    headers = dict(created.headers)
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     return Answer(201, created.body, headers)

@@ -18,7 +18,13 @@ from datetime import datetime, timezone
 from typing import Any, Final
 
 from edm_client._definition import ResourceDefinition
-from edm_client._rules import DEFAULT_PAGE_LIMIT, FieldError, check_page_limit, parse_datetime
+from edm_client._rules import (
+    DEFAULT_PAGE_LIMIT,
+    FieldError,
+    Kind,
+    check_page_limit,
+    parse_datetime,
+)
 from edm_client._rules import query_boolean as _query_boolean
 from edm_client.testing._problem import Problem, malformed, validation_problem
 
@@ -43,7 +49,8 @@ class Created:
 
     record_id: str
     body: bytes
-    location: str
+    headers: Mapping[str, str]
+    """The response's own headers (`Location`), sent again with a replay."""
     replayed: bool
 
 
@@ -146,10 +153,18 @@ class Collection:
         return {"data": data, "next_cursor": next_cursor}
 
     def create(self, caller: Caller, body: object, key: str | None, now: float) -> Created:
-        """Store `body` (decoded JSON), or replay the create that used `key` before."""
+        """Store `body` (decoded JSON), or replay the create that used `key` before.
+
+        A replay is recognised by the values the body would store (`stored_values`), not its
+        bytes: `"score": 90` matches `90.0`, a null matches a field left out.
+        """
         if not isinstance(body, dict):
             raise malformed("the body must be a JSON object")
-        fingerprint = _fingerprint(body)
+        errors = self.definition.check_create(body)
+        if errors:
+            raise validation_problem(errors)
+        values = self.stored_values(body)
+        fingerprint = _fingerprint(values)
         replay_key = (caller.tenant_id, caller.app_id, key or "")
         replay = self._replays.get(replay_key) if key is not None else None
         if replay is not None and now - replay.stored_at < IDEMPOTENCY_WINDOW_SECONDS:
@@ -164,26 +179,35 @@ class Collection:
                     ],
                 )
             return dataclasses.replace(replay.created, replayed=True)
-        errors = self.definition.check_create(body)
-        if errors:
-            raise validation_problem(errors)
-        record = self._store(caller, body)
+        record = self._store(caller, values)
         location = f"{self.definition.path}/{record['id']}"
-        created = Created(record["id"], json.dumps(record).encode(), location, replayed=False)
+        created = Created(
+            record["id"], json.dumps(record).encode(), {"Location": location}, replayed=False
+        )
         if key is not None:
             # Only successful creates are remembered: a refused one may be fixed and resent.
             self._replays[replay_key] = _Replay(fingerprint, created, now)
         return created
 
-    def _store(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
-        stamp = format_datetime(self._clock())
-        record: dict[str, Any] = {
-            "id": f"{self.definition.id_prefix}_{self._new_ulid()}",
-            "tenant_id": caller.tenant_id,
+    def stored_values(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The values a valid create `body` stores: a null is a field not given, a date-time
+        is UTC to the microsecond (a date alone is midnight UTC), a number is a float."""
+        rules = self.definition.writable
+        return {
+            name: _stored(rules[name].kind, value)
+            for name, value in body.items()
+            if value is not None
         }
-        if caller.app_id is not None:
-            record["app_id"] = caller.app_id
+
+    def _store(self, caller: Caller, values: dict[str, Any]) -> dict[str, Any]:
+        stamp = format_datetime(self._clock())
+        # Every field of the model, null when unset: a record has one shape however it was
+        # written.
+        record: dict[str, Any] = dict.fromkeys(self.definition.model.model_fields)
         record.update(
+            id=f"{self.definition.id_prefix}_{self._new_ulid()}",
+            tenant_id=caller.tenant_id,
+            app_id=caller.app_id,
             created_at=stamp,
             updated_at=stamp,
             created_by=caller.person_id,
@@ -195,11 +219,7 @@ class Collection:
             deleted_by=None,
             schema_version=1,
         )
-        rules = self.definition.writable
-        for name, value in body.items():
-            is_datetime = rules[name].kind == "datetime" and isinstance(value, str)
-            instant = parse_datetime(value) if is_datetime else None
-            record[name] = format_datetime(instant) if instant else value
+        record.update(values)
         self.records[record["id"]] = record
         self.order.append(record["id"])
         return record
@@ -214,6 +234,20 @@ class Collection:
             is_deleted=True, deleted_at=stamp, deleted_by=by, updated_at=stamp, updated_by=by
         )
         return record
+
+
+def _stored(kind: Kind, value: Any) -> Any:
+    if kind == "datetime":
+        instant = parse_datetime(value)
+        if instant is None:  # the rules refuse it first
+            raise ValueError(f"not a date-time: {value!r}")
+        return format_datetime(instant)
+    if kind == "number":
+        try:
+            return float(value)
+        except OverflowError:  # an int too large for a float: only an unbounded rule lets it in
+            return value
+    return value
 
 
 def _visible(caller: Caller, record: dict[str, Any]) -> bool:
