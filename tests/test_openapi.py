@@ -114,7 +114,21 @@ def test_the_record_schema_is_the_sdk_models_schema_with_its_descriptions(
     for name, field in LearningRecord.model_fields.items():
         assert field.description
         assert record["properties"][name]["description"] == field.description
-    assert set(record["required"]) == {"id", "tenant_id", "created_at", "updated_at"}
+    assert record["required"] == list(LearningRecord.model_fields)
+
+
+def test_the_record_schema_allows_null_only_where_a_stored_record_may_hold_it(
+    document: dict[str, Any],
+) -> None:
+    properties = document["components"]["schemas"]["LearningRecord"]["properties"]
+    nullable = {name for name, schema in properties.items() if {"type": "null"} in _options(schema)}
+
+    assert nullable == {*WRITABLE_FIELDS, "app_id", "deleted_at", "deleted_by"} - {
+        "person_id",
+        "title",
+        "source",
+        "source_type",
+    }
 
 
 def test_the_create_schema_has_the_writable_fields_and_their_descriptions(
@@ -126,8 +140,24 @@ def test_the_create_schema_has_the_writable_fields_and_their_descriptions(
     assert create["required"] == ["person_id", "title"]
     assert create["additionalProperties"] is False
     for name in WRITABLE_FIELDS:
-        description = LearningRecord.model_fields[name].description
-        assert create["properties"][name]["description"] == description
+        if name != "source_type":
+            description = LearningRecord.model_fields[name].description
+            assert create["properties"][name]["description"] == description
+
+
+def test_the_create_schema_takes_source_type_from_the_shared_enum_and_promises_no_other_value(
+    document: dict[str, Any],
+) -> None:
+    source_type = document["components"]["schemas"]["LearningRecordCreate"]["properties"][
+        "source_type"
+    ]
+
+    assert source_type["anyOf"] == [
+        {"$ref": "#/components/schemas/SourceType"},
+        {"type": "null"},
+    ]
+    assert "newer" not in source_type["description"]
+    assert "str" not in source_type["description"]
 
 
 def test_the_list_operation_documents_exactly_the_query_parameters_the_fake_reads(

@@ -12,7 +12,7 @@ import functools
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
 import httpx
@@ -22,7 +22,18 @@ from edm_client._rules import FieldError, check_idempotency_key
 from edm_client.testing._problem import Problem, malformed, require_method
 from edm_client.testing._state import FakeState
 
-__all__ = ["Answer", "Route", "find_route", "handle_api", "is_operation", "request_segments"]
+__all__ = [
+    "NOT_JSON",
+    "Answer",
+    "Route",
+    "find_route",
+    "handle_api",
+    "is_operation",
+    "request_segments",
+]
+
+
+NOT_JSON: Final = FieldError("Content-Type", "unsupported_media_type", "must be application/json")
 
 
 @dataclass(frozen=True)
@@ -104,10 +115,9 @@ def _json_body(request: httpx.Request) -> object:
         or message.get_content_type() != "application/json"
         or (charset is not None and _codec(charset) != "utf-8")
     ):
-        error = FieldError("Content-Type", "unsupported_media_type", "must be application/json")
         shown = repr(content_type[:100]) if content_type else "none"
         raise Problem(
-            415, f"send the body as application/json (UTF-8), not {shown}", errors=[error]
+            415, f"send the body as application/json (UTF-8), not {shown}", errors=[NOT_JSON]
         )
     try:
         return json.loads(request.content)

@@ -28,9 +28,21 @@ from edm_client._rules import (
 from edm_client._rules import query_boolean as _query_boolean
 from edm_client.testing._problem import Problem, malformed, validation_problem
 
-__all__ = ["IDEMPOTENCY_WINDOW_SECONDS", "Caller", "Collection", "format_datetime"]
+__all__ = [
+    "IDEMPOTENCY_CONFLICT",
+    "IDEMPOTENCY_WINDOW_SECONDS",
+    "NULLABLE_STAMPS",
+    "Caller",
+    "Collection",
+    "format_datetime",
+]
 
 IDEMPOTENCY_WINDOW_SECONDS: Final = 24 * 3600
+IDEMPOTENCY_CONFLICT: Final = FieldError(
+    "Idempotency-Key", "idempotency_conflict", "was used with another body"
+)
+NULLABLE_STAMPS: Final = ("app_id", "deleted_at", "deleted_by")
+"""The server's stamps a stored record may hold as null; it always fills the others."""
 _PAGING: Final = ("include_deleted", "limit", "cursor")
 
 
@@ -172,11 +184,7 @@ class Collection:
                 raise Problem(
                     409,
                     "this Idempotency-Key was already used with a different body",
-                    errors=[
-                        FieldError(
-                            "Idempotency-Key", "idempotency_conflict", "was used with another body"
-                        )
-                    ],
+                    errors=[IDEMPOTENCY_CONFLICT],
                 )
             return dataclasses.replace(replay.created, replayed=True)
         record = self._store(caller, values)
