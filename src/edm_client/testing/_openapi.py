@@ -113,7 +113,10 @@ def _document(known: tuple[ResourceDefinition[Any], ...]) -> dict[str, Any]:
             "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
         },
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": d.command, "description": _summary_of(d)} for d in known],
+        "tags": [
+            {"name": d.command, "description": _summary_of(d)}
+            for d in sorted(known, key=lambda d: d.command)
+        ],
         "paths": paths,
         "components": {
             "schemas": schemas,
