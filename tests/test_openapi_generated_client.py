@@ -82,6 +82,17 @@ def create_body(**fields: Any) -> Any:
     return model.from_dict({**BODY, **fields})
 
 
+def test_the_generator_makes_one_model_per_schema_and_no_inline_copies(
+    generated: ModuleType, served: tuple[FakeServer, str]
+) -> None:
+    # An enum restated inline (once the create body's `source_type`) became a second class,
+    # `LearningRecordCreateSourceTypeType0`, beside `SourceType`.
+    fake, _ = served
+    models = importlib.import_module(f"{PACKAGE}.models")
+
+    assert set(models.__all__) == set(fake.openapi_document()["components"]["schemas"])
+
+
 def test_the_generated_client_creates_a_record(api: Any) -> None:
     response = operation("create_learning_record").sync_detailed(
         client=api, body=create_body(score=87.5)

@@ -93,7 +93,7 @@ def _document(known: tuple[ResourceDefinition[Any], ...]) -> dict[str, Any]:
     for definition in known:
         example = _example_record(definition)
         schemas.update(_schemas(definition, example))
-        paths.update(_paths(definition, example))
+        paths.update(_paths(definition, example, schemas))
     schemas.update(_shared_schemas())
     used = {s for d in known for op in d.operations for s in _OPERATION_ERRORS[op]}
     names = ", ".join(d.plural for d in known)
@@ -272,10 +272,12 @@ def _field_schema(rule: FieldRule) -> dict[str, Any]:
     return schema
 
 
-def _paths(definition: ResourceDefinition[Any], example: dict[str, Any]) -> dict[str, Any]:
+def _paths(
+    definition: ResourceDefinition[Any], example: dict[str, Any], schemas: dict[str, Any]
+) -> dict[str, Any]:
     collection: dict[str, Any] = {}
     if "list" in definition.operations:
-        collection["get"] = _list_operation(definition, example)
+        collection["get"] = _list_operation(definition, example, schemas)
     if "create" in definition.operations:
         collection["post"] = _create_operation(definition, example)
     paths = {definition.path: collection} if collection else {}
@@ -285,7 +287,9 @@ def _paths(definition: ResourceDefinition[Any], example: dict[str, Any]) -> dict
     return paths
 
 
-def _list_operation(definition: ResourceDefinition[Any], example: dict[str, Any]) -> dict[str, Any]:
+def _list_operation(
+    definition: ResourceDefinition[Any], example: dict[str, Any], schemas: dict[str, Any]
+) -> dict[str, Any]:
     model = definition.model.__name__
     shared = ["include_deleted", "limit", "cursor"]
     return {
@@ -299,7 +303,7 @@ def _list_operation(definition: ResourceDefinition[Any], example: dict[str, Any]
         "`next_cursor: null` ends the listing. Soft-deleted records are left out unless "
         "`include_deleted=true`.",
         "parameters": [
-            *(_filter_parameter(definition, name) for name in definition.filters),
+            *(_filter_parameter(definition, name, schemas) for name in definition.filters),
             *({"$ref": f"#/components/parameters/{name}"} for name in shared),
         ],
         "responses": {
@@ -313,13 +317,16 @@ def _list_operation(definition: ResourceDefinition[Any], example: dict[str, Any]
     }
 
 
-def _filter_parameter(definition: ResourceDefinition[Any], name: str) -> dict[str, Any]:
+def _filter_parameter(
+    definition: ResourceDefinition[Any], name: str, schemas: dict[str, Any]
+) -> dict[str, Any]:
     rule = definition.writable[name]
     schema: dict[str, Any]
     if rule.kind == "boolean":
         schema = {"type": "boolean"}
     elif rule.kind == "enum":
-        schema = {"type": "string", "enum": list(rule.choices)}
+        record = schemas[definition.model.__name__]["properties"][name]
+        schema = _enum_ref(record, rule, schemas) or _field_schema(rule)
     else:
         schema = {"type": "string", "pattern": _FILTER_TEXT_PATTERN}
     return {
