@@ -7,6 +7,8 @@ what it sends.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -357,3 +359,11 @@ def test_a_status_outside_the_table_is_about_blank_with_its_reason_phrase(
         "I'm a Teapot",
         418,
     )
+
+
+def test_the_decisions_page_shows_exactly_the_fakes_table_of_problem_types() -> None:
+    page = (Path(__file__).parents[1] / "docs" / "decisions.md").read_text()
+
+    rows = re.findall(r"^\| (\d{3}) \| `([^`]+)` \| ([^|]+) \| (.+) \|$", page, re.MULTILINE)
+
+    assert rows == [(str(k.status), k.type, k.title, k.meaning) for k in PROBLEM_TYPES.values()]

@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from _helpers import LIST_PARAMETERS, SERVER_OWNED_FIELDS, WRITABLE_FIELDS
+from edm_client._rules import check_idempotency_key
 from edm_client.resources.performance.learning_records import LEARNING_RECORDS
 from edm_client.testing import FakeServer
+from edm_client.testing._problem import PROBLEM_TYPES
 from edm_client.types import LearningRecord
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -213,6 +215,28 @@ def test_the_problem_schema_matches_what_the_fake_sends(
 
     assert response.status_code == 401
     validator.validate(response.json())
+
+
+def test_each_error_response_is_its_row_of_the_fakes_problem_table(
+    document: dict[str, Any],
+) -> None:
+    for response in document["components"]["responses"].values():
+        example = response["content"]["application/problem+json"]["example"]
+        kind = PROBLEM_TYPES[example["status"]]
+
+        assert (example["type"], example["title"]) == (kind.type, kind.title)
+        assert response["description"] == kind.meaning
+
+
+def test_the_idempotency_key_header_schema_accepts_exactly_the_keys_the_rule_accepts(
+    document: dict[str, Any],
+) -> None:
+    schema = document["components"]["parameters"]["Idempotency-Key"]["schema"]
+    validator = jsonschema_rs.Draft202012Validator(schema)
+    keys = ["", "!", "a b", " a", "a ", "k" * 255, "k" * 256, "clé", "a\tb", "a\x7fb", "~"]
+
+    for key in keys:
+        assert validator.is_valid(key) == (check_idempotency_key(key) is None), repr(key)
 
 
 # -- the create schema and the rules agree -------------------------------------------------

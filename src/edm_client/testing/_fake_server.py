@@ -227,7 +227,9 @@ class FakeServer:
         probability: float | None = None,
         seed: int | None = None,
     ) -> None:
-        """Make the next `times` matching requests fail.
+        """Make the next `times` matching requests fail: requests of the API's operations
+        (list, get or create); the OpenAPI document, an unknown path and the control API are
+        never faulted.
 
         `status` answers with that error status (with `Retry-After: retry_after` when given);
         `exception` raises that httpx exception (class or instance) as if the network failed;
