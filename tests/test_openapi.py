@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
-from _helpers import LIST_PARAMETERS, SERVER_OWNED_FIELDS, WRITABLE_FIELDS
+from _helpers import LIST_PARAMETERS, SERVER_OWNED_FIELDS, WRITABLE_FIELDS, resolve_ref
 from edm_client._rules import check_idempotency_key
 from edm_client.resources.performance.learning_records import LEARNING_RECORDS
 from edm_client.testing import FakeServer
@@ -41,15 +41,6 @@ def document() -> dict[str, Any]:
         response = client.get("https://edm.fake.test" + OPENAPI_PATH)
     document: dict[str, Any] = response.json()
     return document
-
-
-def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = document
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def _create_body_validator(document: dict[str, Any]) -> Any:
@@ -104,7 +95,7 @@ def test_every_reference_in_the_document_resolves(document: dict[str, Any]) -> N
 
     assert refs
     for ref in refs:
-        assert _resolve(document, {"$ref": ref})
+        assert resolve_ref(document, {"$ref": ref})
 
 
 def test_the_record_schema_is_the_sdk_models_schema_with_its_descriptions(
@@ -166,7 +157,7 @@ def test_the_list_operation_documents_exactly_the_query_parameters_the_fake_read
     document: dict[str, Any],
 ) -> None:
     operation = document["paths"][COLLECTION]["get"]
-    params = [_resolve(document, p) for p in operation["parameters"]]
+    params = [resolve_ref(document, p) for p in operation["parameters"]]
 
     assert {p["name"] for p in params} == set(LIST_PARAMETERS)
     assert all(p["in"] == "query" for p in params)
@@ -176,7 +167,7 @@ def test_create_documents_the_idempotency_key_header_and_the_replay_header(
     document: dict[str, Any],
 ) -> None:
     operation = document["paths"][COLLECTION]["post"]
-    (header,) = [_resolve(document, p) for p in operation["parameters"]]
+    (header,) = [resolve_ref(document, p) for p in operation["parameters"]]
     created = operation["responses"]["201"]
 
     assert header["name"] == "Idempotency-Key"
@@ -197,7 +188,7 @@ def test_every_error_response_is_problem_json_and_every_success_json(
     for path_item in document["paths"].values():
         for operation in path_item.values():
             for status, response in operation["responses"].items():
-                content = _resolve(document, response)["content"]
+                content = resolve_ref(document, response)["content"]
                 expected = "application/json" if status < "400" else "application/problem+json"
                 assert list(content) == [expected], (operation["operationId"], status)
                 if status >= "400":

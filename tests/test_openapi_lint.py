@@ -19,6 +19,7 @@ import httpx
 import jsonschema_rs
 import pytest
 
+from _helpers import resolve_ref
 from edm_client.testing import FakeServer
 
 SPECTRAL = "@stoplight/spectral-cli@6.16.3"
@@ -40,15 +41,6 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
         for method in METHODS:
             if method in item:
                 yield path, method, item[method]
-
-
-def resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = document
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def nodes(value: Any, where: str = "#") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -136,7 +128,7 @@ def test_operation_success_response(document: dict[str, Any]) -> None:
 
 def test_operation_parameters_are_unique(document: dict[str, Any]) -> None:
     for path, method, operation in operations(document):
-        params = [resolve(document, p) for p in operation.get("parameters", [])]
+        params = [resolve_ref(document, p) for p in operation.get("parameters", [])]
         keys = [(p["name"], p["in"]) for p in params]
         assert len(set(keys)) == len(keys), (method, path)
 
@@ -144,7 +136,7 @@ def test_operation_parameters_are_unique(document: dict[str, Any]) -> None:
 def test_path_params_are_defined_required_and_used(document: dict[str, Any]) -> None:
     for path, method, operation in operations(document):
         in_path = set(re.findall(r"{([^}]+)}", path))
-        params = [resolve(document, p) for p in operation.get("parameters", [])]
+        params = [resolve_ref(document, p) for p in operation.get("parameters", [])]
         declared = {p["name"] for p in params if p["in"] == "path"}
         assert declared == in_path, (method, path)
         assert all(p["required"] for p in params if p["in"] == "path")
@@ -176,7 +168,7 @@ def test_oas3_unused_component(document: dict[str, Any]) -> None:
         ref = pending.pop()
         used.add(ref)
         pending |= set(
-            re.findall(r'"\$ref": "([^"]+)"', json.dumps(resolve(document, {"$ref": ref})))
+            re.findall(r'"\$ref": "([^"]+)"', json.dumps(resolve_ref(document, {"$ref": ref})))
         )
         pending -= used
 
@@ -219,7 +211,7 @@ def test_every_parameter_and_header_has_a_description(document: dict[str, Any]) 
         assert item["description"].strip()
     for path, method, operation in operations(document):
         for parameter in operation.get("parameters", []):
-            assert resolve(document, parameter)["description"].strip(), (method, path)
+            assert resolve_ref(document, parameter)["description"].strip(), (method, path)
 
 
 def test_no_script_tags_or_eval_in_markdown(document: dict[str, Any]) -> None:
@@ -256,7 +248,7 @@ def test_oas3_valid_media_and_schema_examples(document: dict[str, Any]) -> None:
 def test_every_response_of_every_operation_has_an_example(document: dict[str, Any]) -> None:
     for path, method, operation in operations(document):
         for status, response in operation["responses"].items():
-            for media in resolve(document, response)["content"].values():
+            for media in resolve_ref(document, response)["content"].values():
                 assert "example" in media, (method, path, status)
 
 
