@@ -9,5 +9,6 @@ assert server.records() == [record]
 """
 
 from edm_client.testing._fake_server import FakeServer, FakeTransport
+from edm_client.testing._rate_limit import TokenBucket
 
-__all__ = ["FakeServer", "FakeTransport"]
+__all__ = ["FakeServer", "FakeTransport", "TokenBucket"]

@@ -204,6 +204,7 @@ def _index(fake: FakeServer) -> dict[str, Any]:
             "requests": "GET /_fake/requests",
         },
         "fault_exceptions": sorted(FAULT_EXCEPTIONS),
+        "rate_limit": fake.rate_limit and fake.rate_limit.as_json(),
     }
 
 

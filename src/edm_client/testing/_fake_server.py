@@ -29,6 +29,7 @@ from edm_client.testing._backend import (
 )
 from edm_client.testing._demo import DEMO_PERSON_ID, demo_items
 from edm_client.testing._openapi import openapi_document
+from edm_client.testing._rate_limit import RateLimiter, TokenBucket
 from edm_client.types import LearningRecord
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class _Fault:
     after_commit: bool
     probability: float | None
     rng: random.Random | None = field(default=None, repr=False)
+    detail: str | None = None
 
     def matches(self, request: httpx.Request) -> bool:
         if self.method is not None and request.method != self.method:
@@ -84,10 +86,13 @@ class FakeServer:
         base_url: str = DEFAULT_BASE_URL,
         clock: Callable[[], datetime] | None = None,
         page_scan_limit: int | None = None,
+        rate_limit: float | TokenBucket | None = None,
     ) -> None:
         """`clock` stamps records (default: now, UTC). `page_scan_limit` makes list pages stop
         after scanning that many stored records, so short and empty pages that still have a
-        `next_cursor` can be tested."""
+        `next_cursor` can be tested. `rate_limit` (requests per second, or a `TokenBucket`)
+        gives each tenant a token bucket: a request that finds it empty gets 429 with
+        `Retry-After`, and every API response carries `RateLimit-*` headers."""
         self.base_url = base_url.rstrip("/")
         self.demo_tenant_id = DEMO_TENANT_ID
         self.demo_person_id = DEMO_PERSON_ID
@@ -95,6 +100,11 @@ class FakeServer:
             secret=new_secret(),
             clock=clock or (lambda: datetime.now(timezone.utc)),
             page_scan_limit=page_scan_limit,
+        )
+        self.rate_limit = None if rate_limit is None else TokenBucket.of(rate_limit)
+        """The per-tenant `TokenBucket` given as `rate_limit`, or None."""
+        self._rate_limiter = (
+            None if self.rate_limit is None else RateLimiter(self.rate_limit, self._backend.secret)
         )
         self._faults: list[_Fault] = []
         self._requests: list[httpx.Request] = []
@@ -264,8 +274,10 @@ class FakeServer:
             return list(self._requests)
 
     def reset(self) -> None:
-        """Forget records, idempotency keys, received requests and faults."""
+        """Forget records, idempotency keys, received requests and faults; refill rate limits."""
         self._backend.reset()
+        if self._rate_limiter is not None:
+            self._rate_limiter.reset()
         with self._lock:
             self._requests.clear()
             self._faults.clear()
@@ -329,6 +341,10 @@ class FakeServer:
     def _arrive(self, request: httpx.Request) -> _Fault | None:
         with self._lock:
             self._requests.append(request)
+            retry_after = self._rate_limiter.admit(request) if self._rate_limiter else None
+            if retry_after is not None:  # refused before any fault or handling, as a gateway is
+                detail = f"over the rate limit of {self.rate_limit}; retry after {retry_after} s"
+                return _Fault(429, None, None, None, retry_after, None, False, None, detail=detail)
             for fault in self._faults:
                 if fault.matches(request):
                     if fault.remaining is not None:
@@ -337,7 +353,10 @@ class FakeServer:
         return None
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
-        return self._backend.handle(request)
+        response = self._backend.handle(request)
+        if self._rate_limiter is not None:
+            response.headers.update(self._rate_limiter.headers(request))
+        return response
 
 
 class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -412,7 +431,10 @@ def fault_outcome(
         return exc
     if fault.status is not None:
         headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        if server._rate_limiter is not None:
+            headers.update(server._rate_limiter.headers(request))
         title = _STATUS_TITLES.get(fault.status, "Injected fault")
-        problem = Problem(fault.status, title, f"injected fault: {title.lower()}")
+        detail = fault.detail or f"injected fault: {title.lower()}"
+        problem = Problem(fault.status, title, detail)
         return problem_response(problem, f"req_{ULID()}", headers)
     return response if response is not None else server._handle(request)
