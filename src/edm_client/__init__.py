@@ -36,11 +36,19 @@ from edm_client._retry import RetryEvent, RetryPolicy
 from edm_client._version import __version__
 
 if _typing.TYPE_CHECKING:
-    from edm_client._bulk import BulkCreated, BulkCreateResult, BulkFailure
+    from edm_client._bulk import (
+        AdaptiveConcurrency,
+        BulkCreated,
+        BulkCreateResult,
+        BulkFailure,
+        BulkProgress,
+    )
 
 # Loaded on first use: the bulk machinery brings in asyncio, a thread pool and the models, which
 # `import edm_client` should not pay for (see docs/performance.md).
-_LAZY = frozenset({"BulkCreateResult", "BulkCreated", "BulkFailure"})
+_LAZY = frozenset(
+    {"AdaptiveConcurrency", "BulkCreateResult", "BulkCreated", "BulkFailure", "BulkProgress"}
+)
 
 
 def __getattr__(name: str) -> _typing.Any:
@@ -59,6 +67,7 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AdaptiveConcurrency",
     "AsyncClient",
     "AsyncCursorPage",
     "AsyncPaginator",
@@ -67,6 +76,7 @@ __all__ = [
     "BulkCreateResult",
     "BulkCreated",
     "BulkFailure",
+    "BulkProgress",
     "Client",
     "ConflictError",
     "CursorPage",

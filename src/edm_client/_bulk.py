@@ -1,9 +1,10 @@
-"""`create_many`: many creates through a bounded window, safe to run again after a crash.
+"""`create_many`: many creates through a window that adapts to the server's rate limit.
 
-Written once for both clients: `_Batch` prepares items, derives idempotency keys, records
-outcomes and reports progress; the sync driver runs sends on a thread pool and the async one on
-tasks, and those two short loops are the only difference. Items are pulled from the caller's
-iterable only as a slot in the window frees up, so at most `concurrency` items are held at once.
+Written once for both clients: `_Batch` prepares items, derives idempotency keys, paces the
+sends with an `AdaptiveConcurrency`, re-queues items answered 429, records outcomes and reports
+progress, as a generator of steps (like the request pipeline). The sync driver runs its sends on
+a thread pool and the async one as tasks; those two short loops are the only difference. Items
+are pulled from the caller's iterable only as a send can start, so few are held at once.
 """
 
 from __future__ import annotations
@@ -11,23 +12,33 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import inspect
 import json
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sized
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Generator, Iterable, Mapping, Sized
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Final, Generic, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, TypeVar
 
 import httpx
 import pydantic
 
+from edm_client._adaptive import AdaptiveConcurrency
 from edm_client._base_client import RequestOptions
-from edm_client._exceptions import EDMError, InvalidRequestError
+from edm_client._exceptions import EDMError, InvalidRequestError, RateLimitError
 from edm_client._resource import _model_parser
+from edm_client._retry import RetryEvent, RetryPolicy
+
+if TYPE_CHECKING:
+    from edm_client._base_client import AsyncAPIClient, SyncAPIClient
 
 __all__ = [
+    "AdaptiveConcurrency",
     "BulkCreateResult",
     "BulkCreated",
     "BulkFailure",
+    "BulkProgress",
     "ProgressCallback",
     "create_many",
     "create_many_async",
@@ -35,10 +46,12 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
-M_co = TypeVar("M_co", bound=pydantic.BaseModel, covariant=True)
 
-ProgressCallback: TypeAlias = Callable[[int, "int | None"], None]
-"""`on_progress(done, total)`: items finished so far, and the total when `items` has a `len()`."""
+ProgressCallback: TypeAlias = (
+    "Callable[[int, int | None], object] | Callable[[int, int | None, BulkProgress], object]"
+)
+"""`on_progress(done, total)`: items finished so far, and the total when `items` has a `len()`;
+`on_progress(done, total, progress)` also gets a `BulkProgress` and hears of pauses."""
 
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 _KEY_PREFIX: Final = "edm-bulk-v1-"
@@ -160,29 +173,83 @@ def created_parser(model: type[M]) -> Callable[[httpx.Response], tuple[M, bool]]
     return parse_created
 
 
-class _Outcome(Protocol[M_co]):
-    """A finished send: a thread pool's or an asyncio future."""
+@dataclass(frozen=True)
+class BulkProgress:
+    """Where a `create_many` batch stands: the third argument of `on_progress`, if it takes one."""
 
-    def exception(self) -> BaseException | None: ...
+    done: int
+    """Items finished so far, created or failed."""
+    total: int | None
+    """`len(items)`, or None when `items` has no length."""
+    concurrency: int
+    """How many creates the batch allows in flight now (it adapts: see `AdaptiveConcurrency`)."""
+    in_flight: int
+    """Creates sent and not yet answered."""
+    rate: float
+    """Items finished per second over the last few seconds."""
+    paused_for: float
+    """Seconds the batch still waits, after a 429, before it sends again; 0.0 while it sends."""
+    rate_limited: int
+    """429 answers so far in this call (each such item is sent again after the pause)."""
 
-    def result(self) -> tuple[M_co, bool]: ...
+
+@dataclass(eq=False)
+class _Ticket:
+    """One item on its way: sent, or waiting to be sent again after a 429."""
+
+    index: int
+    item: Any
+    options: RequestOptions
+    epoch: int = 0
+    """The pacer's epoch when it was last sent."""
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class _Send:
+    """A step for the driver: start sending this ticket's request."""
+
+    ticket: _Ticket
+
+
+@dataclass(frozen=True)
+class _Wait:
+    """A step for the driver: wait until a send finishes, or `timeout` seconds (None: no limit).
+
+    The driver answers with the sends that finished: `(ticket, result or exception)` pairs."""
+
+    timeout: float | None
+
+
+_Finished: TypeAlias = "list[tuple[_Ticket, tuple[Any, bool] | BaseException]]"
+_Step: TypeAlias = "_Send | _Wait"
+_RATE_WINDOW: Final = 5.0
+"""Seconds over which `BulkProgress.rate` is measured."""
+_PAUSE_TICK: Final = 1.0
+"""While pausing, progress is reported at least this often (seconds)."""
 
 
 class _Batch(Generic[M]):
-    """The I/O-free part of a bulk create, shared by the sync and async drivers."""
+    """A bulk create without its I/O: the sync and async drivers only run its steps.
+
+    `steps()` yields `_Send`s while the pacer allows more in flight, then a `_Wait`; the driver
+    answers each `_Wait` with the sends that finished. Items are pulled from the caller's
+    iterable only when a send can start, so at most `maximum` items are held at once.
+    """
 
     def __init__(
         self,
         items: Iterable[Any],
         prepare: Callable[[object], RequestOptions],
-        concurrency: int,
+        concurrency: int | AdaptiveConcurrency,
         on_progress: ProgressCallback | None,
+        policy: RetryPolicy,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise InvalidRequestError(
-                f"concurrency must be an int of at least 1, not {concurrency!r}",
-                param="concurrency",
-            )
+        self.pacer = (
+            concurrency
+            if isinstance(concurrency, AdaptiveConcurrency)
+            else AdaptiveConcurrency(concurrency)
+        )
         if hasattr(items, "to_dict") and hasattr(items, "columns"):
             raise InvalidRequestError(
                 "items is a DataFrame, whose iteration yields column names; pass "
@@ -195,37 +262,108 @@ class _Batch(Generic[M]):
                 f"not {type(items).__name__}",
                 param="items",
             )
-        self.concurrency = concurrency
         self.total = len(items) if isinstance(items, Sized) else None
         self.result: BulkCreateResult[M] = BulkCreateResult()
-        self._items = items
+        self.policy = policy
+        self.send_policy = dataclasses.replace(policy, statuses=policy.statuses - {429})
+        """The pipeline's policy for bulk sends: a 429 comes back to the batch, which paces."""
+        self._resend_throttled = 429 in policy.statuses and policy.max_retries > 0
+        self._source = enumerate(items)
         self._prepare = prepare
-        self._on_progress = on_progress
+        self._on_item, self._on_state = _reporters(on_progress)
+        self._again: deque[_Ticket] = deque()
+        self._drained = False
+        self._gave_up: RateLimitError | None = None
+        self._in_flight = 0
         self._done = 0
-        self.in_flight: dict[Any, tuple[int, Any]] = {}
+        self._finished_at: deque[float] = deque()
+        self._started = self.pacer.clock()
+        self._rate_limited = 0
+        self._pausing = False
 
-    def requests(self) -> Iterable[tuple[int, Any, RequestOptions]]:
-        """The items that pass client-side checks, as requests; the others fail on the spot."""
-        for index, item in enumerate(self._items):
+    def steps(self) -> Generator[_Step, _Finished | None, BulkCreateResult[M]]:
+        """The whole batch, as steps for a driver; returns the result."""
+        while True:
+            paused = self.pacer.paused_for()
+            if paused == 0.0:
+                if self._pausing:
+                    self._pausing = False
+                    self._report_state()
+                while self._in_flight < self.pacer.limit:
+                    ticket = self._next()
+                    if ticket is None:
+                        break
+                    ticket.epoch = self.pacer.epoch
+                    ticket.attempts += 1
+                    self._in_flight += 1
+                    yield _Send(ticket)
+            if self._in_flight == 0 and self._drained and not self._again:
+                return self._close()
+            finished = yield _Wait(min(paused, _PAUSE_TICK) if paused else None)
+            self._settle(finished or [])
+            if self.pacer.paused_for():
+                self._pausing = True
+                self._report_state()
+
+    def _next(self) -> _Ticket | None:
+        """The next item to send: one refused with 429 first, then the next valid input item."""
+        if self._again:
+            return self._again.popleft()
+        while not self._drained:
+            entry = next(self._source, None)
+            if entry is None:
+                self._drained = True
+                break
+            index, item = entry
             try:
                 options = self._prepare(item)
             except EDMError as error:
-                self.finish(index, item, error)
+                self._finish(index, item, error)
                 continue
-            yield index, item, options
+            if self._gave_up is not None:
+                self._finish(index, item, self._gave_up)
+                continue
+            return _Ticket(index, item, options)
+        return None
 
-    @property
-    def full(self) -> bool:
-        return len(self.in_flight) >= self.concurrency
-
-    def settle(self, futures: Iterable[_Outcome[M]]) -> None:
+    def _settle(self, finished: _Finished) -> None:
         """Record finished sends, in input order within one wake-up."""
-        for future in sorted(futures, key=lambda f: self.in_flight[f][0]):
-            index, item = self.in_flight.pop(future)
-            error = future.exception()
-            self.finish(index, item, future.result() if error is None else error)
+        for ticket, outcome in sorted(finished, key=lambda pair: pair[0].index):
+            self._in_flight -= 1
+            if isinstance(outcome, RateLimitError) and self._gave_up is None:
+                self._rate_limited += 1
+                if self._throttled(ticket, outcome):
+                    continue
+            elif isinstance(outcome, tuple):
+                self.pacer.succeeded()
+            self._finish(ticket.index, ticket.item, outcome)
 
-    def finish(self, index: int, item: Any, outcome: tuple[M, bool] | BaseException) -> None:
+    def _throttled(self, ticket: _Ticket, error: RateLimitError) -> bool:
+        """Pace the batch after a 429; True when the item is queued to be sent again."""
+        pause = _pause_after(error, self.policy, self.pacer.pauses_in_a_row)
+        if not self.pacer.throttled(ticket.epoch, pause, patience=self.policy.max_retry_after):
+            self._give_up(error)
+            return False
+        if not self._resend_throttled:
+            return False
+        if self.policy.on_retry is not None:
+            event = RetryEvent(ticket.attempts, self.pacer.paused_for(), None, error.response)
+            try:
+                self.policy.on_retry(event)
+            except EDMError as stop:  # on_retry raising stops this item's retries
+                self._finish(ticket.index, ticket.item, stop)
+                return True
+        self._again.append(ticket)
+        return True
+
+    def _give_up(self, error: RateLimitError) -> None:
+        """The server kept refusing: every item not yet sent fails with its last answer."""
+        self._gave_up = error
+        while self._again:
+            ticket = self._again.popleft()
+            self._finish(ticket.index, ticket.item, error)
+
+    def _finish(self, index: int, item: Any, outcome: tuple[M, bool] | BaseException) -> None:
         if isinstance(outcome, tuple):
             record, replayed = outcome
             self.result.created.append(BulkCreated(index, record, replayed))
@@ -234,77 +372,159 @@ class _Batch(Generic[M]):
         else:
             raise outcome  # a bug or an interrupt, not a bad item: stop the batch
         self._done += 1
-        if self._on_progress is not None:
-            self._on_progress(self._done, self.total)
+        now = self.pacer.clock()
+        self._finished_at.append(now)
+        if self._on_item is not None:
+            self._on_item(self._progress(now))
 
-    def close(self) -> BulkCreateResult[M]:
+    def _report_state(self) -> None:
+        if self._on_state is not None:
+            self._on_state(self._progress(self.pacer.clock()))
+
+    def _progress(self, now: float) -> BulkProgress:
+        while self._finished_at and self._finished_at[0] < now - _RATE_WINDOW:
+            self._finished_at.popleft()
+        span = min(_RATE_WINDOW, now - self._started)
+        return BulkProgress(
+            done=self._done,
+            total=self.total,
+            concurrency=self.pacer.limit,
+            in_flight=self._in_flight,
+            rate=len(self._finished_at) / span if span > 0 else 0.0,
+            paused_for=self.pacer.paused_for(),
+            rate_limited=self._rate_limited,
+        )
+
+    def _close(self) -> BulkCreateResult[M]:
         self.result.created.sort(key=lambda c: c.index)
         self.result.failed.sort(key=lambda f: f.index)
         return self.result
 
 
+def _pause_after(error: RateLimitError, policy: RetryPolicy, pauses_in_a_row: int) -> float:
+    """How long the batch pauses after this 429: its `Retry-After` (capped at the policy's
+    `max_retry_after`), else the policy's backoff for the pauses so far."""
+    return policy.delay(pauses_in_a_row, error.response)
+
+
+def _reporters(
+    on_progress: ProgressCallback | None,
+) -> tuple[Callable[[BulkProgress], None] | None, Callable[[BulkProgress], None] | None]:
+    """What to call when an item finishes, and when the batch pauses or resumes.
+
+    A callback that declares a third positional parameter gets the `BulkProgress` too, and
+    hears of pauses; `on_progress(done, total)` is called once per item, as it always was.
+    """
+    if on_progress is None:
+        return None, None
+    callback: Any = on_progress
+    if _positional_parameters(callback) >= 3:
+
+        def report(progress: BulkProgress) -> None:
+            callback(progress.done, progress.total, progress)
+
+        return report, report
+
+    def report_count(progress: BulkProgress) -> None:
+        callback(progress.done, progress.total)
+
+    return report_count, None
+
+
+def _positional_parameters(function: Callable[..., object]) -> int:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: the two-argument form
+        return 2
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in parameters if p.kind in positional)
+
+
+def _outcome(future: Future[Any] | asyncio.Future[Any]) -> tuple[Any, bool] | BaseException:
+    error = future.exception()
+    return future.result() if error is None else error
+
+
 def create_many(
     items: Iterable[Any],
     *,
+    client: SyncAPIClient,
     prepare: Callable[[object], RequestOptions],
-    send: Callable[[RequestOptions], tuple[M, bool]],
-    concurrency: int,
+    parser: Callable[[httpx.Response], tuple[M, bool]],
+    concurrency: int | AdaptiveConcurrency,
     on_progress: ProgressCallback | None,
 ) -> BulkCreateResult[M]:
-    """Send every item through a pool of `concurrency` threads, at most that many in flight."""
-    batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress)
-    pool = ThreadPoolExecutor(batch.concurrency, thread_name_prefix="edm-bulk")
+    """Run the batch's sends on a pool of `maximum` threads sharing the client's connections."""
+    batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress, client.retry_policy)
+    sender = client.with_options(retry_policy=batch.send_policy)
+    steps = batch.steps()
+    pool = ThreadPoolExecutor(batch.pacer.maximum, thread_name_prefix="edm-bulk")
+    sent: dict[Future[tuple[M, bool]], _Ticket] = {}
     try:
-        for index, item, options in batch.requests():
-            if batch.full:
-                batch.settle(wait(batch.in_flight, return_when=FIRST_COMPLETED).done)
-            batch.in_flight[pool.submit(send, options)] = (index, item)
-        batch.settle(wait(batch.in_flight).done)
+        step = next(steps)
+        while True:
+            if isinstance(step, _Send):
+                sent[pool.submit(sender.request, step.ticket.options, parser)] = step.ticket
+                step = steps.send(None)
+                continue
+            if sent:
+                done, _ = wait(sent, timeout=step.timeout, return_when=FIRST_COMPLETED)
+            else:  # pausing with nothing in flight
+                time.sleep(step.timeout or 0.0)
+                done = set()
+            step = steps.send([(sent.pop(future), _outcome(future)) for future in done])
+    except StopIteration as end:
+        pool.shutdown()
+        result: BulkCreateResult[M] = end.value
+        return result
     except BaseException:
         # Ctrl-C or a bug: return at once; sends already under way finish in the background.
         pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pool.shutdown()
-    return batch.close()
 
 
 async def create_many_async(
     items: Iterable[Any],
     *,
+    client: AsyncAPIClient,
     prepare: Callable[[object], RequestOptions],
-    send: Callable[[RequestOptions], Awaitable[tuple[M, bool]]],
-    concurrency: int,
+    parser: Callable[[httpx.Response], tuple[M, bool]],
+    concurrency: int | AdaptiveConcurrency,
     on_progress: ProgressCallback | None,
 ) -> BulkCreateResult[M]:
-    """Send every item from `concurrency` worker tasks that take turns pulling the next item."""
-    batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress)
-    requests = iter(batch.requests())  # shared: only one task runs at a time, so no lock
-
-    # When finish() raises (on_progress failed), the other workers let their create in flight
-    # finish instead of being cancelled mid-request: a cancelled create leaves its outcome
-    # unknown, and httpx can leave the cancelled connection's socket open.
-    stopped: list[Exception] = []
-
-    async def worker() -> None:
-        for index, item, options in requests:
-            try:
-                outcome: tuple[M, bool] | BaseException = await send(options)
-            except Exception as error:  # sorted out by finish(): only EDMErrors are per item
-                outcome = error
-            try:
-                batch.finish(index, item, outcome)
-            except Exception as error:
-                stopped.append(error)
-            if stopped:
-                return
-
-    workers = [asyncio.ensure_future(worker()) for _ in range(batch.concurrency)]
+    """Run the batch's sends as tasks on the running loop."""
+    batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress, client.retry_policy)
+    sender = client.with_options(retry_policy=batch.send_policy)
+    steps = batch.steps()
+    sent: dict[asyncio.Future[tuple[M, bool]], _Ticket] = {}
     try:
-        await asyncio.gather(*workers)
-    finally:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-    if stopped:
-        raise stopped[0]
-    return batch.close()
+        step = next(steps)
+        while True:
+            if isinstance(step, _Send):
+                task = asyncio.ensure_future(sender.request(step.ticket.options, parser))
+                sent[task] = step.ticket
+                step = steps.send(None)
+                continue
+            if sent:
+                done, _ = await asyncio.wait(
+                    sent, timeout=step.timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+            else:  # pausing with nothing in flight
+                await asyncio.sleep(step.timeout or 0.0)
+                done = set()
+            step = steps.send([(sent.pop(task), _outcome(task)) for task in done])
+    except StopIteration as end:
+        result: BulkCreateResult[M] = end.value
+        return result
+    except Exception:
+        # on_progress, the iterable or a bug failed: the creates in flight finish instead of
+        # being cancelled mid-request, which would leave their outcome unknown (and httpx can
+        # leave a cancelled connection's socket open).
+        if sent:
+            await asyncio.wait(sent)
+        raise
+    except BaseException:  # cancelled or interrupted: stop at once
+        for running in sent:
+            running.cancel()
+        await asyncio.gather(*sent, return_exceptions=True)
+        raise
