@@ -16,6 +16,10 @@ from edm_client._exceptions import InvalidRequestError
 
 __all__ = ["AdaptiveConcurrency"]
 
+_GRANULARITY = 1.0
+"""`Retry-After` counts whole seconds: two answers asking to resume less than this apart say
+the same thing, rounded, and the later one does not extend the pause."""
+
 
 class AdaptiveConcurrency:
     """How many creates `create_many` keeps in flight, adapted to the server's rate limit.
@@ -70,9 +74,10 @@ class AdaptiveConcurrency:
     def throttled(self, sent_in_epoch: int, pause: float, *, patience: float) -> bool:
         """A create sent in `sent_in_epoch` was answered 429, asking for `pause` seconds.
 
-        The first 429 of an episode halves the window and pauses the batch for `pause`; a 429
-        to a request sent before that cut extends a pause still running (its `Retry-After` is
-        honoured too) and is otherwise ignored. Returns False, without pausing, when nothing
+        The first 429 of an episode halves the window and pauses the batch for `pause`. A 429
+        to a request sent before that cut is the same news: it neither cuts again nor moves
+        the pause, unless it asks to wait at least a second longer (then the pause is
+        extended to honour it). Returns False, without pausing, when nothing
         has succeeded for more than `patience` seconds since the first of these 429s: the
         server keeps refusing, and the batch should give up.
         """
@@ -86,8 +91,8 @@ class AdaptiveConcurrency:
             self._window = max(1.0, self._window / 2.0)
             self._pauses_in_a_row += 1
             self._resume_at = max(self._resume_at, now + pause)
-        elif now < self._resume_at:
-            self._resume_at = max(self._resume_at, now + pause)
+        elif now < self._resume_at and now + pause >= self._resume_at + _GRANULARITY:
+            self._resume_at = now + pause
         return True
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from edm_client._adaptive import AdaptiveConcurrency
 from edm_client._cli._output import (
     RECORD_COLUMNS,
     TABLE_COLUMNS,
@@ -185,7 +186,11 @@ def _parser() -> argparse.ArgumentParser:
         help="write rows that failed (with _line and _error columns) to FILE; fix and import it",
     )
     import_.add_argument(
-        "--concurrency", type=_count, default=8, metavar="N", help="requests in flight (8)"
+        "--concurrency",
+        type=_count,
+        default=8,
+        metavar="N",
+        help="most requests in flight (8); fewer while the API answers 429",
     )
     _add_progress(import_)
 
@@ -565,10 +570,11 @@ def _create_in_chunks(
     items = (row.item for row in reader.rows() if not row.errors)
     outcome = _Outcome()
     offset = 0
+    pace = AdaptiveConcurrency(concurrency)  # one for every chunk: the pace found carries on
     while chunk := list(itertools.islice(items, _CHUNK)):
         result = client.performance.learning_records.create_many(
             chunk,
-            concurrency=concurrency,
+            concurrency=pace,
             on_progress=progress.shifted(offset, total),
         )
         outcome.created += result.created_count
