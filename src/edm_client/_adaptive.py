@@ -1,8 +1,8 @@
 """`AdaptiveConcurrency`: how many creates a bulk batch keeps in flight, learned from 429s.
 
-Additive increase, multiplicative decrease (as TCP finds a network's capacity): each success
-grows the window by 1/window, so by one per window of successes; the first 429 of an episode
-halves it and pauses the whole batch for the answer's `Retry-After`. I/O-free: the clock is
+Additive increase, multiplicative decrease (as TCP finds a network's capacity): a window's worth
+of successes grows the window by one; the first 429 of an episode halves it and pauses the
+whole batch for the answer's `Retry-After`. I/O-free: the clock is
 injected, so the decisions are unit-tested on a fake one.
 """
 
@@ -26,8 +26,8 @@ class AdaptiveConcurrency:
 
     The batch starts at `maximum`. The first 429 of an episode halves the limit (answers to
     requests sent before that cut do not cut again) and pauses the whole batch for the
-    answer's `Retry-After`; it resumes at the lower limit, and each success adds
-    `1 / limit`, i.e. one more request in flight per round of successes, up to `maximum`.
+    answer's `Retry-After`; it resumes at the lower limit, and every `limit` successes add
+    one more request in flight, up to `maximum`.
 
     `concurrency=8` on `create_many` is a new `AdaptiveConcurrency(8)`. Pass one instance to
     successive `create_many` calls (say, over chunks of a large file) to carry what it learned
@@ -45,7 +45,9 @@ class AdaptiveConcurrency:
         """Seconds, monotonic; replaced in tests."""
         self.epoch = 0
         """How many cuts so far: a 429 to a request sent in an older epoch is old news."""
-        self._window = float(maximum)
+        self._window = maximum
+        self._successes = 0
+        """Successes since the window last grew."""
         self._resume_at = -math.inf
         self._stalled_since: float | None = None
         self._pauses_in_a_row = 0
@@ -53,7 +55,7 @@ class AdaptiveConcurrency:
     @property
     def limit(self) -> int:
         """How many requests may be in flight now (1 to `maximum`)."""
-        return max(1, int(self._window))
+        return self._window
 
     @property
     def pauses_in_a_row(self) -> int:
@@ -65,11 +67,14 @@ class AdaptiveConcurrency:
         return max(0.0, self._resume_at - self.clock())
 
     def succeeded(self) -> None:
-        """A create succeeded: the window grows, unless the batch is pausing."""
+        """A create succeeded: a window's worth of them (outside a pause) adds one."""
         self._stalled_since = None
         self._pauses_in_a_row = 0
-        if self.paused_for() == 0.0:
-            self._window = min(float(self.maximum), self._window + 1.0 / self._window)
+        if self.paused_for() == 0.0 and self._window < self.maximum:
+            self._successes += 1
+            if self._successes >= self._window:
+                self._window += 1
+                self._successes = 0
 
     def throttled(self, sent_in_epoch: int, pause: float, *, patience: float) -> bool:
         """A create sent in `sent_in_epoch` was answered 429, asking for `pause` seconds.
@@ -88,7 +93,8 @@ class AdaptiveConcurrency:
             return False
         if sent_in_epoch == self.epoch:
             self.epoch += 1
-            self._window = max(1.0, self._window / 2.0)
+            self._window = max(1, self._window // 2)
+            self._successes = 0
             self._pauses_in_a_row += 1
             self._resume_at = max(self._resume_at, now + pause)
         elif now < self._resume_at and now + pause >= self._resume_at + _GRANULARITY:
