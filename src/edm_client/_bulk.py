@@ -203,6 +203,7 @@ class _Ticket:
     epoch: int = 0
     """The pacer's epoch when it was last sent."""
     attempts: int = 0
+    """How many times the batch has sent it (each may hold the pipeline's own retries)."""
 
 
 @dataclass(frozen=True)
