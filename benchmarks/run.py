@@ -1,4 +1,4 @@
-"""edm-client benchmarks: per-call overhead against floors, import time, memory, concurrency.
+"""edm-sdk benchmarks: per-call overhead against floors, import time, memory, concurrency.
 
     python benchmarks/run.py            # the full run recorded in docs/performance.md
     python benchmarks/run.py --quick    # a few small rounds: proves the suite runs (< 30 s)
@@ -520,7 +520,7 @@ def create_many(loop: asyncio.AbstractEventLoop, total: int, concurrency: int) -
     from edm_client.resources.performance.learning_records import LearningRecords
 
     if not hasattr(LearningRecords, "create_many"):
-        return {"skipped": "create_many does not exist in this version of edm-client"}
+        return {"skipped": "create_many does not exist in this version of edm-sdk"}
     items = [{**CREATE_ARGS, "title": f"Course {n}"} for n in range(total)]
     ideal = total / concurrency * LATENCY
 
@@ -644,7 +644,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         f"Run {results['date']}, `{results['command']}`, {results['rounds']} rounds, "
         f"{results['seconds']:.0f} s. Machine: {m['cpu']}, {m['cores']} cores, "
         f"{m['memory_gib']} GiB, {m['os']}; {m['implementation']} {m['python']}, "
-        f"httpx {m['httpx']}, pydantic {m['pydantic']}, edm-client {m['edm_client']}.",
+        f"httpx {m['httpx']}, pydantic {m['pydantic']}, edm-sdk {m['edm_client']}.",
         "",
         "| operation | median µs (CPU) | min | max | x floor B | x floor A | target |",
         "|---|---:|---:|---:|---:|---:|---|",
@@ -722,7 +722,7 @@ def markdown_report(results: dict[str, Any]) -> str:
 
 
 def print_report(results: dict[str, Any]) -> None:
-    print(f"edm-client benchmarks ({results['mode']})\n")
+    print(f"edm-sdk benchmarks ({results['mode']})\n")
     print(markdown_report(results))
     if results["mode"] == "quick":
         print("quick mode: too few rounds for the figures to mean anything; nothing asserted.")

@@ -12,14 +12,18 @@ that a socket can only act out as a reset or silence) narrows the parameter with
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
+import httpx
 import pytest
 from hypothesis import settings
 
-from edm_client import AsyncClient, Client
+from edm_client import AsyncClient, Client, RetryPolicy
 from edm_client.testing import FakeServer
+from hostile import Answer, hostile_server
 
 TRANSPORTS = ("inprocess", "socket")
 
@@ -51,3 +55,26 @@ def client(server: FakeServer) -> Iterator[Client]:
 async def async_client(server: FakeServer) -> AsyncIterator[AsyncClient]:
     async with server.async_client() as client:
         yield client
+
+
+@pytest.fixture(params=TRANSPORTS)
+def hostile(request: pytest.FixtureRequest) -> Iterator[Callable[..., Client]]:
+    """`hostile(answer, api_key=...)`: a `Client` (no retries) of a server that answers
+    every request with `answer(request)`, in-process or over a loopback socket."""
+    with contextlib.ExitStack() as stack:
+
+        def make(answer: Answer, **client_kwargs: Any) -> Client:
+            if request.param == "socket":
+                base_url = stack.enter_context(hostile_server(answer))
+                http = httpx.Client(trust_env=False)
+            else:
+                base_url = "https://edm.test"
+                http = httpx.Client(transport=httpx.MockTransport(answer))
+            options = {
+                "api_key": "test-token-0123456789",
+                "retry_policy": RetryPolicy(max_retries=0),
+                **client_kwargs,
+            }
+            return stack.enter_context(Client(base_url=base_url, http_client=http, **options))
+
+        yield make

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
@@ -15,11 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from edm_client import __version__
 from edm_client.testing import FakeServer, TokenBucket
 from edm_client.types import LearningRecord
+from hostile import hostile_server
 from loopback import serve
 
 EDM = str(Path(sys.executable).with_name("edm"))
@@ -855,3 +858,26 @@ finally:
         peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
     print(f"peak_kib={peak}", file=sys.stderr)
 """
+
+
+# -- a hostile server ------------------------------------------------------------------------
+
+
+def test_an_error_echoing_the_token_and_terminal_escapes_prints_neither():
+    token = FakeServer().issue_token()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        detail = "The gateway rejected these credentials: " * 3 + request.headers["authorization"]
+        escape = {"X-Request-ID": "req_\x1b]0;owned\x07\x1b[31m"}
+        return httpx.Response(401, json={"detail": detail}, headers=escape)
+
+    with hostile_server(answer) as base_url:
+        env = {"EDM_BASE_URL": base_url, "EDM_API_KEY": token}
+        result = run("-v", "learning-records", "get", "per_1", env=env)
+
+    assert result.returncode == 1
+    assert "edm: error: 401 Unauthorized: The gateway rejected these credentials" in result.stderr
+    assert r"(request id req_\x1b]0;owned\x07\x1b[31m)" in result.stderr
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", result.stderr)
+    shown = result.stderr + result.stdout
+    assert not any(token[i : i + 16] in shown for i in range(len(token) - 15))

@@ -1,9 +1,9 @@
-"""edm-client: the typed Python SDK for the EDM API.
+"""edm-sdk: the typed Python SDK for the EDM API.
 
 ```python
 from edm_client import Client
 client = Client()  # EDM_API_KEY and EDM_BASE_URL from the environment
-for record in client.performance.learning_records.list(person_id=pid):
+for record in client.performance.learning_records.list(passed=True):
     print(record.title, record.expires_at)
 ```
 """
@@ -92,3 +92,13 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
 ]
+
+# As httpx does: tracebacks, warnings and the reference show the public path of an error,
+# `edm_client.NotFoundError` rather than `edm_client._exceptions.NotFoundError`; pickle finds
+# it there too. Other classes keep their module, where typing and pydantic resolve the
+# string annotations of their fields.
+for _name in __all__:
+    _public = globals().get(_name)
+    if isinstance(_public, type) and issubclass(_public, Exception):
+        _public.__module__ = __name__
+del _name, _public

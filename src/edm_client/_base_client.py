@@ -44,6 +44,7 @@ from edm_client._logging import logger
 from edm_client._params import check_timeout
 from edm_client._response import APIResponse, request_id_of, status_error
 from edm_client._retry import RetryEvent, RetryPolicy
+from edm_client._sanitize import PickleSafeRequest
 from edm_client._version import __version__
 
 if TYPE_CHECKING:
@@ -178,6 +179,15 @@ class _BaseClient:
         copy._pool_owner = self  # the pool is closed when its owner is dropped, not before
         return copy
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        name = type(self).__name__
+        raise TypeError(
+            f"A {name} cannot be pickled or copied: it holds open connections and the API "
+            f"token. In a worker process (multiprocessing, concurrent.futures, Celery, Dask, "
+            f"Spark), build a {name}() there, from EDM_BASE_URL and EDM_API_KEY in its "
+            f"environment or from settings you pass it; use with_options() for a copy."
+        )
+
     def __repr__(self) -> str:
         settings: dict[str, Any] = {
             "base_url": str(self.base_url),
@@ -211,7 +221,7 @@ class _BaseClient:
                 headers[IDEMPOTENCY_HEADER] = options.idempotency_key
             if options.extra_headers:
                 headers.update(options.extra_headers)
-        return self._http.build_request(
+        request = self._http.build_request(
             options.method,
             request_url(self._url_prefix + options.path),
             params=options.params,
@@ -219,6 +229,10 @@ class _BaseClient:
             headers=headers,
             timeout=self.timeout if options.timeout is None else options.timeout,
         )
+        # Users keep requests (`e.request`, `.http_response.request`): their pickles and
+        # deep copies must not carry the token.
+        request.__class__ = PickleSafeRequest
+        return request
 
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """Run one call to completion: yields steps for the driver, returns the result."""

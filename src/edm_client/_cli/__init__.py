@@ -37,6 +37,7 @@ from edm_client._client import Client
 from edm_client._config import API_KEY_ENV, BASE_URL_ENV
 from edm_client._exceptions import EDMError
 from edm_client._rules import MAX_PAGE_LIMIT, WRITABLE_FIELDS, FieldError
+from edm_client._sanitize import MIN_SECRET_LENGTH, safe_line
 from edm_client._version import __version__
 
 __all__ = ["main"]
@@ -81,10 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging(args)
         return handler(args)
     except UsageError as error:
-        print(f"edm: error: {error}", file=sys.stderr)
+        _print_error(error, args)
         return EXIT_USAGE
     except (EDMError, FileFormatError) as error:
-        print(f"edm: error: {error}", file=sys.stderr)
+        _print_error(error, args)
         return EXIT_ERROR
     except KeyboardInterrupt:
         resume = "; run the same import again to finish it" if handler is _import else ""
@@ -95,8 +96,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as error:
-        print(f"edm: error: {error}", file=sys.stderr)
+        _print_error(error, args)
         return EXIT_ERROR
+
+
+def _print_error(error: Exception, args: argparse.Namespace) -> None:
+    # The SDK's messages are already safe; this also covers text from anywhere else.
+    print(f"edm: error: {safe_line(str(error), _secrets(args))}", file=sys.stderr)
+
+
+def _secrets(args: argparse.Namespace) -> tuple[str, ...]:
+    secret = getattr(args, "api_key", None) or os.environ.get(API_KEY_ENV)
+    return (secret.strip(),) if secret and len(secret.strip()) >= MIN_SECRET_LENGTH else ()
 
 
 # -- the parser ------------------------------------------------------------------------------
@@ -377,16 +388,18 @@ def _missing_command(parser: argparse.ArgumentParser) -> int:
 
 
 class _Redact(logging.Filter):
-    """Belt and braces: the SDK never logs headers, and this hides the token if anything did."""
+    """Belt and braces: the SDK never logs headers or raw server text, and this hides the
+    token (any 16 characters of it) and escapes control characters if anything did."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secrets: tuple[str, ...]) -> None:
         super().__init__()
-        self._secret = secret
+        self._secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self._secret in message:
-            record.msg, record.args = message.replace(self._secret, "[redacted]"), None
+        safe = safe_line(message, self._secrets)
+        if safe != message:
+            record.msg, record.args = safe, None
         return True
 
 
@@ -394,9 +407,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
     if not getattr(args, "verbose", 0):
         return
     sdk_logger = logging.getLogger("edm_client")
-    secret = getattr(args, "api_key", None) or os.environ.get(API_KEY_ENV)
-    if secret:
-        sdk_logger.addFilter(_Redact(secret))
+    sdk_logger.addFilter(_Redact(_secrets(args)))
     if not sdk_logger.handlers:  # EDM_LOG may have added one already
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("edm: %(levelname)s: %(message)s"))
