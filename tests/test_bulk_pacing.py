@@ -92,6 +92,12 @@ def rows(n: int) -> list[dict[str, Any]]:
     return [{"person_id": f"p{i % 3}", "title": f"Course {i}"} for i in range(n)]
 
 
+def storm(server: FakeServer, *, times: int, retry_after: str) -> None:
+    """The next `times` creates are answered 429, each after 50 ms: the requests of a window
+    are all in flight when the refusals come, in-process as over the socket."""
+    server.inject_fault(status=429, retry_after=retry_after, method="POST", times=times, delay=0.05)
+
+
 def posts(server: FakeServer) -> list[Any]:
     return [r for r in server.requests if r.method == "POST"]
 
@@ -102,7 +108,7 @@ def assert_each_created_once(server: FakeServer, n: int) -> None:
 
 
 async def test_a_429_storm_pauses_the_whole_batch_once_and_loses_nothing(create_many, server):
-    server.inject_fault(status=429, retry_after="0.2", method="POST", times=4)
+    storm(server, times=4, retry_after="0.2")
     progress = Recorder()
 
     result = await create_many(rows(20), concurrency=4, on_progress=progress)
@@ -116,7 +122,7 @@ async def test_a_429_storm_pauses_the_whole_batch_once_and_loses_nothing(create_
 
 
 async def test_refused_items_are_sent_again_with_the_same_idempotency_key(create_many, server):
-    server.inject_fault(status=429, retry_after="0.1", method="POST", times=3)
+    storm(server, times=3, retry_after="0.1")
 
     await create_many(rows(9), concurrency=3)
 
@@ -126,7 +132,7 @@ async def test_refused_items_are_sent_again_with_the_same_idempotency_key(create
 
 
 async def test_after_the_pause_the_batch_resumes_at_half_and_grows_back(create_many, server):
-    server.inject_fault(status=429, retry_after="0.1", method="POST", times=8)
+    storm(server, times=8, retry_after="0.1")
     progress = Recorder()
 
     result = await create_many(rows(80), concurrency=8, on_progress=progress)
@@ -143,7 +149,7 @@ async def test_after_the_pause_the_batch_resumes_at_half_and_grows_back(create_m
 async def test_a_two_argument_on_progress_is_called_once_per_item_through_pauses(
     create_many, server
 ):
-    server.inject_fault(status=429, retry_after="0.1", method="POST", times=2)
+    storm(server, times=2, retry_after="0.1")
     calls: list[tuple[int, int | None]] = []
 
     await create_many(rows(6), concurrency=2, on_progress=lambda d, t: calls.append((d, t)))
@@ -152,7 +158,7 @@ async def test_a_two_argument_on_progress_is_called_once_per_item_through_pauses
 
 
 async def test_progress_shows_the_pause_then_the_rate(create_many, server):
-    server.inject_fault(status=429, retry_after="0.2", method="POST", times=2)
+    storm(server, times=2, retry_after="0.2")
     progress = Recorder()
 
     await create_many(rows(10), concurrency=2, on_progress=progress)
@@ -195,7 +201,7 @@ async def test_without_429_in_the_policy_a_refused_item_fails(create_many, serve
 
 
 async def test_on_retry_hears_of_each_item_sent_again_after_a_429(create_many, server):
-    server.inject_fault(status=429, retry_after="0.1", method="POST", times=2)
+    storm(server, times=2, retry_after="0.1")
     events: list[RetryEvent] = []
     policy = RetryPolicy(initial_delay=0.0, max_delay=0.0, on_retry=events.append)
 
@@ -224,7 +230,7 @@ async def test_when_the_server_keeps_refusing_the_batch_gives_up_without_sending
 
 async def test_an_adaptive_concurrency_carries_its_pace_to_the_next_call(create_many, server):
     pace = AdaptiveConcurrency(8)
-    server.inject_fault(status=429, retry_after="0.1", method="POST", times=8)
+    storm(server, times=8, retry_after="0.1")
     await create_many(rows(8), concurrency=pace)
     carried = pace.limit
     progress = Recorder()

@@ -2,9 +2,9 @@
 
 Written once for both clients: `_Batch` prepares items, derives idempotency keys, paces the
 sends with an `AdaptiveConcurrency`, re-queues items answered 429, records outcomes and reports
-progress, as a generator of steps (like the request pipeline). The sync driver runs its sends on
-a thread pool and the async one as tasks; those two short loops are the only difference. Items
-are pulled from the caller's iterable only as a send can start, so few are held at once.
+progress, without any I/O. The drivers only hand it what finished and ask it what to send: the
+sync one runs sends on a thread pool, the async one in worker tasks. Items are pulled from the
+caller's iterable only as a send can start, so few are held at once.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import dataclasses
 import hashlib
 import inspect
 import json
+import math
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Generator, Iterable, Mapping, Sized
+from collections.abc import Callable, Collection, Iterable, Mapping, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, TypeVar
@@ -206,24 +207,7 @@ class _Ticket:
     """How many times the batch has sent it (each may hold the pipeline's own retries)."""
 
 
-@dataclass(frozen=True)
-class _Send:
-    """A step for the driver: start sending this ticket's request."""
-
-    ticket: _Ticket
-
-
-@dataclass(frozen=True)
-class _Wait:
-    """A step for the driver: wait until a send finishes, or `timeout` seconds (None: no limit).
-
-    The driver answers with the sends that finished: `(ticket, result or exception)` pairs."""
-
-    timeout: float | None
-
-
-_Finished: TypeAlias = "list[tuple[_Ticket, tuple[Any, bool] | BaseException]]"
-_Step: TypeAlias = "_Send | _Wait"
+_Outcome: TypeAlias = "tuple[Any, bool] | BaseException"
 _RATE_WINDOW: Final = 5.0
 """Seconds over which `BulkProgress.rate` is measured."""
 _PAUSE_TICK: Final = 1.0
@@ -231,11 +215,11 @@ _PAUSE_TICK: Final = 1.0
 
 
 class _Batch(Generic[M]):
-    """A bulk create without its I/O: the sync and async drivers only run its steps.
+    """A bulk create without its I/O: drivers `take()` what to send and `settle()` what finished.
 
-    `steps()` yields `_Send`s while the pacer allows more in flight, then a `_Wait`; the driver
-    answers each `_Wait` with the sends that finished. Items are pulled from the caller's
-    iterable only when a send can start, so at most `maximum` items are held at once.
+    `take()` hands out an item while the pacer allows one more in flight; `wait_hint()` says how
+    long a driver with nothing to send may wait before asking again. Items are pulled from the
+    caller's iterable only when a send can start, so at most `maximum` items are held at once.
     """
 
     def __init__(
@@ -264,7 +248,7 @@ class _Batch(Generic[M]):
                 param="items",
             )
         self.total = len(items) if isinstance(items, Sized) else None
-        self.result: BulkCreateResult[M] = BulkCreateResult()
+        self._result: BulkCreateResult[M] = BulkCreateResult()
         self.policy = policy
         self.send_policy = dataclasses.replace(policy, statuses=policy.statuses - {429})
         """The pipeline's policy for bulk sends: a 429 comes back to the batch, which paces."""
@@ -281,30 +265,61 @@ class _Batch(Generic[M]):
         self._started = self.pacer.clock()
         self._rate_limited = 0
         self._pausing = False
+        self._ticked_at = -math.inf
 
-    def steps(self) -> Generator[_Step, _Finished | None, BulkCreateResult[M]]:
-        """The whole batch, as steps for a driver; returns the result."""
-        while True:
-            paused = self.pacer.paused_for()
-            if paused == 0.0:
-                if self._pausing:
-                    self._pausing = False
-                    self._report_state()
-                while self._in_flight < self.pacer.limit:
-                    ticket = self._next()
-                    if ticket is None:
-                        break
-                    ticket.epoch = self.pacer.epoch
-                    ticket.attempts += 1
-                    self._in_flight += 1
-                    yield _Send(ticket)
-            if self._in_flight == 0 and self._drained and not self._again:
-                return self._close()
-            finished = yield _Wait(min(paused, _PAUSE_TICK) if paused else None)
-            self._settle(finished or [])
+    def done(self) -> bool:
+        """Every item has its outcome."""
+        return self._in_flight == 0 and self._drained and not self._again
+
+    def take(self) -> _Ticket | None:
+        """The next item to send now, or None (pausing, the window is full, or nothing left)."""
+        if self.pacer.paused_for():
+            return None
+        if self._pausing:
+            self._pausing = False
+            self._report_state()
+        if self._in_flight >= self.pacer.limit:
+            return None
+        ticket = self._next()
+        if ticket is not None:
+            ticket.epoch = self.pacer.epoch
+            ticket.attempts += 1
+            self._in_flight += 1
+        return ticket
+
+    def wait_hint(self) -> float | None:
+        """How long a driver with nothing to send waits for a send to finish before asking
+        again: the pause left (reported about once a second), else None (no limit)."""
+        paused = self.pacer.paused_for()
+        return min(paused, _PAUSE_TICK) if paused else None
+
+    def settle(self, ticket: _Ticket, outcome: _Outcome) -> None:
+        """Record a finished send: created, failed, or queued to be sent again after a 429."""
+        self._in_flight -= 1
+        if isinstance(outcome, RateLimitError) and self._gave_up is None:
+            self._rate_limited += 1
+            handled = self._throttled(ticket, outcome)
             if self.pacer.paused_for():
                 self._pausing = True
                 self._report_state()
+            if handled:
+                return
+        elif isinstance(outcome, tuple):
+            self.pacer.succeeded()
+        self._finish(ticket.index, ticket.item, outcome)
+
+    def tick(self) -> None:
+        """While pausing, report progress (a countdown) about once a second."""
+        now = self.pacer.clock()
+        if self._pausing and now - self._ticked_at >= _PAUSE_TICK:
+            self._ticked_at = now
+            self._report_state()
+
+    def result(self) -> BulkCreateResult[M]:
+        """What the batch did, in input order."""
+        self._result.created.sort(key=lambda c: c.index)
+        self._result.failed.sort(key=lambda f: f.index)
+        return self._result
 
     def _next(self) -> _Ticket | None:
         """The next item to send: one refused with 429 first, then the next valid input item."""
@@ -327,20 +342,9 @@ class _Batch(Generic[M]):
             return _Ticket(index, item, options)
         return None
 
-    def _settle(self, finished: _Finished) -> None:
-        """Record finished sends, in input order within one wake-up."""
-        for ticket, outcome in sorted(finished, key=lambda pair: pair[0].index):
-            self._in_flight -= 1
-            if isinstance(outcome, RateLimitError) and self._gave_up is None:
-                self._rate_limited += 1
-                if self._throttled(ticket, outcome):
-                    continue
-            elif isinstance(outcome, tuple):
-                self.pacer.succeeded()
-            self._finish(ticket.index, ticket.item, outcome)
-
     def _throttled(self, ticket: _Ticket, error: RateLimitError) -> bool:
-        """Pace the batch after a 429; True when the item is queued to be sent again."""
+        """Pace the batch after a 429; True when the item was dealt with here (queued to be
+        sent again, or failed by `on_retry`), False when it fails with this 429."""
         pause = _pause_after(error, self.policy, self.pacer.pauses_in_a_row)
         if not self.pacer.throttled(ticket.epoch, pause, patience=self.policy.max_retry_after):
             self._give_up(error)
@@ -367,20 +371,21 @@ class _Batch(Generic[M]):
     def _finish(self, index: int, item: Any, outcome: tuple[M, bool] | BaseException) -> None:
         if isinstance(outcome, tuple):
             record, replayed = outcome
-            self.result.created.append(BulkCreated(index, record, replayed))
+            self._result.created.append(BulkCreated(index, record, replayed))
         elif isinstance(outcome, EDMError):
-            self.result.failed.append(BulkFailure(index, item, outcome))
+            self._result.failed.append(BulkFailure(index, item, outcome))
         else:
             raise outcome  # a bug or an interrupt, not a bad item: stop the batch
         self._done += 1
-        now = self.pacer.clock()
-        self._finished_at.append(now)
-        if self._on_item is not None:
+        if self._on_item is not None:  # the rate is kept only for someone who reads it
+            now = self.pacer.clock()
+            self._finished_at.append(now)
             self._on_item(self._progress(now))
 
     def _report_state(self) -> None:
         if self._on_state is not None:
-            self._on_state(self._progress(self.pacer.clock()))
+            now = self._ticked_at = self.pacer.clock()
+            self._on_state(self._progress(now))
 
     def _progress(self, now: float) -> BulkProgress:
         while self._finished_at and self._finished_at[0] < now - _RATE_WINDOW:
@@ -395,11 +400,6 @@ class _Batch(Generic[M]):
             paused_for=self.pacer.paused_for(),
             rate_limited=self._rate_limited,
         )
-
-    def _close(self) -> BulkCreateResult[M]:
-        self.result.created.sort(key=lambda c: c.index)
-        self.result.failed.sort(key=lambda f: f.index)
-        return self.result
 
 
 def _pause_after(error: RateLimitError, policy: RetryPolicy, pauses_in_a_row: int) -> float:
@@ -455,33 +455,32 @@ def create_many(
     concurrency: int | AdaptiveConcurrency,
     on_progress: ProgressCallback | None,
 ) -> BulkCreateResult[M]:
-    """Run the batch's sends on a pool of `maximum` threads sharing the client's connections."""
+    """Run the batch's sends on a pool of `maximum` threads sharing the client's connections.
+
+    The calling thread hands out the sends and records what finished, in input order within
+    one wake-up, so `on_progress` runs in it.
+    """
     batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress, client.retry_policy)
     sender = client.with_options(retry_policy=batch.send_policy)
-    steps = batch.steps()
     pool = ThreadPoolExecutor(batch.pacer.maximum, thread_name_prefix="edm-bulk")
     sent: dict[Future[tuple[M, bool]], _Ticket] = {}
     try:
-        step = next(steps)
-        while True:
-            if isinstance(step, _Send):
-                sent[pool.submit(sender.request, step.ticket.options, parser)] = step.ticket
-                step = steps.send(None)
-                continue
+        while not batch.done():
+            while (ticket := batch.take()) is not None:
+                sent[pool.submit(sender.request, ticket.options, parser)] = ticket
             if sent:
-                done, _ = wait(sent, timeout=step.timeout, return_when=FIRST_COMPLETED)
-            else:  # pausing with nothing in flight
-                time.sleep(step.timeout or 0.0)
-                done = set()
-            step = steps.send([(sent.pop(future), _outcome(future)) for future in done])
-    except StopIteration as end:
-        pool.shutdown()
-        result: BulkCreateResult[M] = end.value
-        return result
+                finished, _ = wait(sent, timeout=batch.wait_hint(), return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: sent[f].index):
+                    batch.settle(sent.pop(future), _outcome(future))
+            elif not batch.done():  # pausing with nothing in flight
+                time.sleep(batch.wait_hint() or 0.0)
+            batch.tick()
     except BaseException:
         # Ctrl-C or a bug: return at once; sends already under way finish in the background.
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+    pool.shutdown()
+    return batch.result()
 
 
 async def create_many_async(
@@ -493,39 +492,58 @@ async def create_many_async(
     concurrency: int | AdaptiveConcurrency,
     on_progress: ProgressCallback | None,
 ) -> BulkCreateResult[M]:
-    """Run the batch's sends as tasks on the running loop."""
+    """Run the batch's sends from `maximum` worker tasks on the running loop.
+
+    Each worker takes an item, sends it, records the outcome (so `on_progress` is called as
+    each item finishes) and takes the next at once; a worker with nothing to send waits until
+    another one's send finishes, or a pause ends.
+    """
     batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress, client.retry_policy)
     sender = client.with_options(retry_policy=batch.send_policy)
-    steps = batch.steps()
-    sent: dict[asyncio.Future[tuple[M, bool]], _Ticket] = {}
-    try:
-        step = next(steps)
-        while True:
-            if isinstance(step, _Send):
-                task = asyncio.ensure_future(sender.request(step.ticket.options, parser))
-                sent[task] = step.ticket
-                step = steps.send(None)
+    loop = asyncio.get_running_loop()
+    changed = loop.create_future()
+    # When settle() raises (on_progress failed), the other workers let their create in flight
+    # finish instead of being cancelled mid-request: a cancelled create leaves its outcome
+    # unknown, and httpx can leave the cancelled connection's socket open.
+    stopped: list[Exception] = []
+
+    def notify() -> None:
+        """Wake the workers waiting for a free slot or the end of a pause."""
+        nonlocal changed
+        changed.set_result(None)
+        changed = loop.create_future()
+
+    async def worker() -> None:
+        while not stopped and not batch.done():
+            try:
+                ticket = batch.take()
+            except Exception as error:  # the iterable or on_progress failed
+                stopped.append(error)
+                break
+            if ticket is None:
+                if batch.done():  # that take() found the input at its end
+                    break
+                await asyncio.wait({changed}, timeout=batch.wait_hint())
+                batch.tick()
                 continue
-            if sent:
-                done, _ = await asyncio.wait(
-                    sent, timeout=step.timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-            else:  # pausing with nothing in flight
-                await asyncio.sleep(step.timeout or 0.0)
-                done = set()
-            step = steps.send([(sent.pop(task), _outcome(task)) for task in done])
-    except StopIteration as end:
-        result: BulkCreateResult[M] = end.value
-        return result
-    except Exception:
-        # on_progress, the iterable or a bug failed: the creates in flight finish instead of
-        # being cancelled mid-request, which would leave their outcome unknown (and httpx can
-        # leave a cancelled connection's socket open).
-        if sent:
-            await asyncio.wait(sent)
-        raise
-    except BaseException:  # cancelled or interrupted: stop at once
-        for running in sent:
-            running.cancel()
-        await asyncio.gather(*sent, return_exceptions=True)
-        raise
+            try:
+                outcome: _Outcome = await sender.request(ticket.options, parser)
+            except Exception as error:  # sorted out by settle(): only EDMErrors are per item
+                outcome = error
+            try:
+                batch.settle(ticket, outcome)
+            except Exception as error:
+                stopped.append(error)
+            notify()
+        notify()  # a worker leaving may be what the others wait for
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(batch.pacer.maximum)]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+    if stopped:
+        raise stopped[0]
+    return batch.result()
