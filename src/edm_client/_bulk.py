@@ -310,9 +310,7 @@ class _Batch(Generic[M]):
 
     def tick(self) -> None:
         """While pausing, report progress (a countdown) about once a second."""
-        now = self.pacer.clock()
-        if self._pausing and now - self._ticked_at >= _PAUSE_TICK:
-            self._ticked_at = now
+        if self._pausing and self.pacer.clock() - self._ticked_at >= _PAUSE_TICK:
             self._report_state()
 
     def result(self) -> BulkCreateResult[M]:
