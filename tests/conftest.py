@@ -13,25 +13,49 @@ that a socket can only act out as a reset or silence) narrows the parameter with
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.metadata
 import os
+import pkgutil
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from hypothesis import settings
+from packaging.requirements import Requirement
 
+from _helpers import MODES, Api
 from edm_client import AsyncClient, Client, RetryPolicy
+from edm_client._cli import main
+from edm_client._definition import ResourceDefinition, definitions
 from edm_client.testing import FakeServer
 from hostile import Answer, hostile_server
 
 TRANSPORTS = ("inprocess", "socket")
+
+# Test-only resources (one module each in tests/extra_resources/) register themselves when
+# imported, so every test parametrized over `definitions()` covers them too.
+for _module in pkgutil.iter_modules([str(Path(__file__).parent / "extra_resources")]):
+    importlib.import_module(f"extra_resources.{_module.name}")
 
 # In CI, hypothesis (and schemathesis, built on it) draw the same examples every run, so a
 # submission cannot fail on a case no earlier run drew; locally every run explores new ones.
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+def pytest_report_header() -> str:
+    """The runtime dependencies' versions: `make test-lowest` runs the suite at their floors."""
+    runtime = [
+        Requirement(line).name
+        for line in importlib.metadata.requires("edm-sdk") or []
+        if "extra ==" not in line
+    ]
+    return "edm-sdk runtime: " + ", ".join(f"{n} {importlib.metadata.version(n)}" for n in runtime)
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -78,3 +102,52 @@ def hostile(request: pytest.FixtureRequest) -> Iterator[Callable[..., Client]]:
             return stack.enter_context(Client(base_url=base_url, http_client=http, **options))
 
         yield make
+
+
+@dataclass
+class Ran:
+    """How `edm` ended: its exit code, and what it wrote to stdout and stderr."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def edm_cli(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Callable[..., Ran]]:
+    """`edm ARGS` run in this process (fast: no interpreter to start), reaching `server` over
+    its socket when it is served, else through `server.mock()`."""
+    with contextlib.ExitStack() as stack:
+        if server.base_url.startswith("http://127.0.0.1"):
+            environ = {"EDM_BASE_URL": server.base_url, "EDM_API_KEY": server.issue_token()}
+        else:
+            environ = stack.enter_context(server.mock()).environ
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+
+        def run(*args: str | Path) -> Ran:
+            try:
+                code = main([str(arg) for arg in args])
+            except SystemExit as exit_:  # argparse's way out of a usage error, or --help
+                code = int(exit_.code or 0)
+            captured = capsys.readouterr()
+            return Ran(code, captured.out, captured.err)
+
+        yield run
+
+
+@pytest.fixture(params=definitions(), ids=lambda d: d.key)
+def definition(request: pytest.FixtureRequest) -> ResourceDefinition[Any]:
+    """Each registered resource in turn: the SDK's own and the test-only ones."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=MODES)
+def resource_api(
+    request: pytest.FixtureRequest, server: FakeServer, definition: ResourceDefinition[Any]
+) -> Api:
+    """`definition`'s resource on `Client` ("sync") and on `AsyncClient` ("async")."""
+    client = request.getfixturevalue("client" if request.param == "sync" else "async_client")
+    return Api(client, server, definition)

@@ -287,7 +287,7 @@ def test_list_prints_a_table_on_a_terminal(demo):
     code, output = run_on_terminal("--fake", "learning-records", "list")
 
     assert code == 0
-    assert output.splitlines()[0].split()[:3] == ["id", "person_id", "title"]
+    assert output.splitlines()[0].split()[:2] == ["id", "title"]
     assert demo[0]["title"][:20] in output
 
 
@@ -318,7 +318,7 @@ def test_list_as_csv_has_a_header_of_every_field(demo):
 
 
 def test_list_as_a_table_aligns_the_main_columns(demo):
-    result = run("--fake", "learning-records", "list", "--format", "table")
+    result = run("--fake", "learning-records", "list", "--format", "table", env={"COLUMNS": "200"})
 
     header, rule, first, *_ = result.stdout.splitlines()
     assert header.split() == [
@@ -521,7 +521,7 @@ def test_dry_run_reports_every_bad_row_with_line_field_and_message(served, fake,
     assert sorted(field for field, _ in problems) == [
         "completed_at", "passed", "person_id", "score", "title"
     ]  # fmt: skip
-    assert ["score", "must be between 0 and 100"] in problems
+    assert ["score", "must be between 0 and 100, not '140'"] in problems
     assert "dry run: 2 valid, 2 invalid" in result.stdout
     assert fake.requests == []
 
@@ -607,7 +607,7 @@ def test_an_unknown_column_is_reported_and_server_owned_ones_are_ignored(served,
     result = run("learning-records", "import", str(path), "--dry-run", env=served)
 
     assert result.returncode == 1
-    assert "rows.csv:2: colour: is not a field of a learning record" in result.stderr
+    assert "rows.csv: column 'colour' is not a field of a learning record" in result.stderr
     assert "ignoring server-owned columns: id" in result.stderr
 
 
@@ -643,7 +643,10 @@ def test_a_bad_idempotency_key_column_is_reported_with_the_rows_problems(served,
     result = run("learning-records", "import", str(path), "--dry-run", env=served)
 
     assert result.returncode == 1
-    assert "rows.csv:2: idempotency_key: idempotency_key must be 1 to 255" in result.stderr
+    assert "rows.csv:2: idempotency_key: must be 1 to 255 printable ASCII characters, not 'kkk" in (
+        result.stderr
+    )
+    assert "…' (300 characters)" in result.stderr
 
 
 def test_a_missing_import_file_is_a_usage_error(served, tmp_path):

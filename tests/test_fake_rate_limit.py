@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 
 from _helpers import COLLECTION
 from edm_client import RateLimitError
-from edm_client.testing import FakeServer, TokenBucket
+from edm_client.testing import FakeServer, TokenBucket, _jwt
 from edm_client.testing._rate_limit import RateLimiter
 
 LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
@@ -167,18 +168,22 @@ class Clock:
         return self.now
 
 
-def bucket_request(server: FakeServer) -> httpx.Request:
+SECRET = b"k" * 32
+
+
+def bucket_request() -> httpx.Request:
+    """An API request of tenant `ten_a`, with a token signed by `SECRET`."""
+    claims = {"sub": "p", "tenant_id": "ten_a", "exp": time.time() + 600}
+    token = _jwt.encode(claims, SECRET)
     return httpx.Request(
-        "GET",
-        server.base_url + COLLECTION,
-        headers={"Authorization": f"Bearer {server.issue_token()}"},
+        "GET", "https://fake" + COLLECTION, headers={"Authorization": f"Bearer {token}"}
     )
 
 
 def test_tokens_come_back_at_the_rate_and_never_beyond_the_burst():
-    fake, clock = FakeServer(), Clock()
-    limiter = RateLimiter(TokenBucket(rate=4, burst=2), fake._backend.secret, clock)
-    request = bucket_request(fake)
+    clock = Clock()
+    limiter = RateLimiter(TokenBucket(rate=4, burst=2), SECRET, clock)
+    request = bucket_request()
 
     assert [limiter.admit(request) for _ in range(3)] == [None, None, 1]
     clock.now += 0.25  # one token back
@@ -193,9 +198,9 @@ def test_tokens_come_back_at_the_rate_and_never_beyond_the_burst():
 
 
 def test_retry_after_is_rounded_up_to_whole_seconds():
-    fake, clock = FakeServer(), Clock()
-    limiter = RateLimiter(TokenBucket(rate=0.4, burst=1), fake._backend.secret, clock)
-    request = bucket_request(fake)
+    clock = Clock()
+    limiter = RateLimiter(TokenBucket(rate=0.4, burst=1), SECRET, clock)
+    request = bucket_request()
 
     assert limiter.admit(request) is None
     assert limiter.admit(request) == 3  # 2.5 s to the next token

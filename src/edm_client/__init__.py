@@ -23,6 +23,7 @@ from edm_client._exceptions import (
     BadRequestError,
     ConflictError,
     EDMError,
+    HookError,
     InternalServerError,
     InvalidRequestError,
     NotFoundError,
@@ -30,7 +31,9 @@ from edm_client._exceptions import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from edm_client._hooks import AttemptEvent, Hooks, OutcomeEvent, ResponseEvent
 from edm_client._pagination import AsyncCursorPage, AsyncPaginator, CursorPage
+from edm_client._ratelimit import RateLimit
 from edm_client._response import APIResponse
 from edm_client._retry import RetryEvent, RetryPolicy
 from edm_client._version import __version__
@@ -43,20 +46,32 @@ if _typing.TYPE_CHECKING:
         BulkFailure,
         BulkProgress,
     )
+    from edm_client.types import LearningRecord, SourceType
 
-# Loaded on first use: the bulk machinery brings in asyncio, a thread pool and the models, which
-# `import edm_client` should not pay for (see docs/performance.md).
-_LAZY = frozenset(
-    {"AdaptiveConcurrency", "BulkCreateResult", "BulkCreated", "BulkFailure", "BulkProgress"}
-)
+# Loaded on first use: the bulk machinery brings in asyncio, a thread pool and the models, and
+# the models pydantic's model machinery, which `import edm_client` should not pay for (see
+# docs/performance.md).
+_LAZY = {
+    "AdaptiveConcurrency": "edm_client._bulk",
+    "BulkCreateResult": "edm_client._bulk",
+    "BulkCreated": "edm_client._bulk",
+    "BulkFailure": "edm_client._bulk",
+    "BulkProgress": "edm_client._bulk",
+    "LearningRecord": "edm_client.types",
+    "SourceType": "edm_client.types",
+}
 
 
 def __getattr__(name: str) -> _typing.Any:
     if name in _LAZY:
-        from edm_client import _bulk
+        import importlib
 
-        return getattr(_bulk, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'edm_client' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY.keys())
 
 
 __all__ = [
@@ -71,6 +86,7 @@ __all__ = [
     "AsyncClient",
     "AsyncCursorPage",
     "AsyncPaginator",
+    "AttemptEvent",
     "AuthenticationError",
     "BadRequestError",
     "BulkCreateResult",
@@ -81,14 +97,21 @@ __all__ = [
     "ConflictError",
     "CursorPage",
     "EDMError",
+    "HookError",
+    "Hooks",
     "InsecureTransportWarning",
     "InternalServerError",
     "InvalidRequestError",
+    "LearningRecord",
     "NotFoundError",
+    "OutcomeEvent",
     "PermissionDeniedError",
+    "RateLimit",
     "RateLimitError",
+    "ResponseEvent",
     "RetryEvent",
     "RetryPolicy",
+    "SourceType",
     "UnprocessableEntityError",
     "__version__",
 ]

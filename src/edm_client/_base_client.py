@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
@@ -34,6 +34,7 @@ from edm_client._exceptions import (
     EDMError,
     InvalidRequestError,
 )
+from edm_client._hooks import Hooks, checked_hooks, observe, observers
 from edm_client._http_pool import (
     close_dropped_async_pool,
     close_dropped_pool,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     pass
 
 R = TypeVar("R")
+E = TypeVar("E", bound=EDMError)
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_MAX_RETRIES: Final = 2
@@ -98,12 +100,23 @@ class RequestOptions:
     timeout: Timeout | None = None
     extra_headers: Mapping[str, str] | None = None
     idempotency_key: str | None = None
+    operation: str | None = None
+    """What hooks and traces call this, e.g. `learning_records.create`."""
+    path_template: str | None = None
+    """`path` with ids as placeholders, e.g. `/api/v1/performance/learning-records/{record_id}`."""
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout)
         problem = headers_problem(self.extra_headers)
         if problem:
             raise InvalidRequestError(f"extra_headers: {problem}", param="extra_headers")
+
+    @property
+    def operation_name(self) -> str:
+        """`operation`, else the method and path template (never the path: it holds ids)."""
+        if self.operation:
+            return self.operation
+        return f"{self.method} {self.path_template}" if self.path_template else self.method
 
 
 class _BaseClient:
@@ -122,6 +135,8 @@ class _BaseClient:
         max_retries: int | None,
         default_headers: Mapping[str, str] | None,
         retry_policy: RetryPolicy | None,
+        hooks: Hooks | Iterable[Hooks] | None = None,
+        tracing: bool = True,
     ) -> None:
         api_key, self.base_url = resolve_credentials(api_key, base_url)
         check_timeout(timeout)
@@ -148,6 +163,11 @@ class _BaseClient:
         }
         self._url_prefix = str(self.base_url).rstrip("/")
         self._signed: tuple[str, dict[str, str]] = ("", {})
+        self.hooks = checked_hooks(hooks)
+        """The `Hooks` called around each call, in order."""
+        self.tracing = bool(tracing)
+        """Whether calls are traced with OpenTelemetry when it is installed."""
+        self._observers = observers(self.hooks, self.tracing)
 
     @property
     def max_retries(self) -> int:
@@ -160,10 +180,13 @@ class _BaseClient:
         max_retries: int | None = None,
         default_headers: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
+        hooks: Hooks | Iterable[Hooks] | None = None,
+        tracing: bool | None = None,
     ) -> Self:
         """A copy with other settings that shares this client's connection pool.
 
-        `default_headers` are added to this client's; closing the copy leaves the pool open.
+        `default_headers` are added to this client's; `hooks` replace its hooks (to add one,
+        pass `[*client.hooks, more]`). Closing the copy leaves the pool open.
         """
         cls: Any = type(self)  # Client or AsyncClient, whose constructors take http_client
         copy: Self = cls(
@@ -173,6 +196,8 @@ class _BaseClient:
             max_retries=max_retries,
             default_headers={**self._default_headers, **(default_headers or {})},
             retry_policy=retry_policy or self.retry_policy,
+            hooks=self.hooks if hooks is None else hooks,
+            tracing=self.tracing if tracing is None else tracing,
             http_client=self._http,
         )
         copy._owns_http = False
@@ -234,6 +259,15 @@ class _BaseClient:
         request.__class__ = PickleSafeRequest
         return request
 
+    def _steps(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
+        """`_attempts`, watched by the client's hooks when it has any."""
+        steps = self._attempts(options, parser)
+        observers = self._observers
+        hooks = None if observers is None else observers.for_call()
+        if hooks is None:
+            return steps
+        return observe(steps, hooks, options.operation_name, options.path_template)
+
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """Run one call to completion: yields steps for the driver, returns the result."""
         if self._http.is_closed:
@@ -264,12 +298,12 @@ class _BaseClient:
                     refreshed = True
                     continue
                 if retries >= policy.max_retries or not policy.should_retry(response):
-                    raise status_error(response)
+                    raise _after_attempts(status_error(response), retries + 1 + refreshed)
             else:
                 error = _connection_error(outcome, request)
                 _log_error(request, error, retries + 1)
                 if retries >= policy.max_retries or not isinstance(outcome, httpx.TransportError):
-                    raise error
+                    raise _after_attempts(error, retries + 1 + refreshed)
             delay = policy.delay(retries, response)
             retries += 1
             if policy.on_retry is not None:
@@ -300,7 +334,7 @@ class SyncAPIClient(_BaseClient):
             weakref.finalize(self, close_dropped_pool, self._http).atexit = False
 
     def request(self, options: RequestOptions, parser: Parser[R]) -> R:
-        steps = self._attempts(options, parser)
+        steps = self._steps(options, parser)
         send = steps.send
         result: Any = None
         try:
@@ -319,6 +353,11 @@ class SyncAPIClient(_BaseClient):
         except StopIteration as done:
             value: R = done.value
             return value
+        except BaseException as exc:
+            # Cut short while a step ran (cancelled, interrupted): hooks still see the call end.
+            if inspect.getgeneratorstate(steps) == inspect.GEN_SUSPENDED:
+                steps.throw(exc)
+            raise
 
     def _fetch_token(self) -> str:
         token = self._api_key()  # type: ignore[operator]
@@ -365,7 +404,7 @@ class AsyncAPIClient(_BaseClient):
             weakref.finalize(self, close_dropped_async_pool, self._http).atexit = False
 
     async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
-        steps = self._attempts(options, parser)
+        steps = self._steps(options, parser)
         send = steps.send
         result: Any = None
         try:
@@ -386,6 +425,11 @@ class AsyncAPIClient(_BaseClient):
         except StopIteration as done:
             value: R = done.value
             return value
+        except BaseException as exc:
+            # Cut short while a step ran (cancelled, interrupted): hooks still see the call end.
+            if inspect.getgeneratorstate(steps) == inspect.GEN_SUSPENDED:
+                steps.throw(exc)
+            raise
 
     async def _fetch_token(self) -> str:
         token = self._api_key()  # type: ignore[operator]
@@ -420,6 +464,14 @@ class AsyncAPIClient(_BaseClient):
 
 def _policy_fields(policy: RetryPolicy) -> dict[str, Any]:
     return {name: getattr(policy, name) for name in policy.__dataclass_fields__}
+
+
+def _after_attempts(error: E, attempts: int) -> E:
+    """`error`, its message saying how many attempts the call made if it made more than one."""
+    if attempts > 1:
+        error.message = f"{error.message.rstrip('.')}. Failed after {attempts} attempts."
+        error.args = (error.message,)
+    return error
 
 
 def _connection_error(exc: BaseException, request: httpx.Request) -> APIConnectionError:

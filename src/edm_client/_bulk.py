@@ -28,7 +28,6 @@ import pydantic
 from edm_client._adaptive import AdaptiveConcurrency
 from edm_client._base_client import RequestOptions
 from edm_client._exceptions import EDMError, InvalidRequestError, RateLimitError
-from edm_client._resource import _model_parser
 from edm_client._retry import RetryEvent, RetryPolicy
 
 if TYPE_CHECKING:
@@ -163,9 +162,10 @@ def prepare_item(
     return options
 
 
-def created_parser(model: type[M]) -> Callable[[httpx.Response], tuple[M, bool]]:
-    """Parses the record and notes whether the server replayed an earlier create."""
-    parse = _model_parser(model)
+def created_parser(
+    parse: Callable[[httpx.Response], M],
+) -> Callable[[httpx.Response], tuple[M, bool]]:
+    """`parse`, also noting whether the server replayed an earlier create."""
 
     def parse_created(response: httpx.Response) -> tuple[M, bool]:
         replayed = response.headers.get(REPLAYED_HEADER, "").lower() == "true"
@@ -403,7 +403,9 @@ class _Batch(Generic[M]):
 def _pause_after(error: RateLimitError, policy: RetryPolicy, pauses_in_a_row: int) -> float:
     """How long the batch pauses after this 429: its `Retry-After` (capped at the policy's
     `max_retry_after`), else the policy's backoff for the pauses so far."""
-    return policy.delay(pauses_in_a_row, error.response)
+    if error.retry_after is not None:
+        return min(error.retry_after, policy.max_retry_after)
+    return policy.delay(pauses_in_a_row)
 
 
 def _reporters(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cached_property
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import httpx
@@ -15,6 +14,8 @@ from edm_client._base_client import (
     Timeout,
 )
 from edm_client._config import ApiKey
+from edm_client._held import held, hold
+from edm_client._hooks import Hooks
 from edm_client._retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -32,8 +33,11 @@ class Client(SyncAPIClient):
     variables. `api_key` may be a zero-argument callable returning the current token: it is
     asked before every attempt, and once more after a 401. `timeout` is seconds or an
     `httpx.Timeout` (default 30 s, 5 s to connect); `max_retries` (default 2) and
-    `retry_policy` control retries. One client is safe to share between threads; close it
-    (or use `with`) to release its connections.
+    `retry_policy` control retries. `hooks` (a `Hooks`, or a list of them) are called before
+    each attempt, after each response and at the end of each call. With `opentelemetry-api`
+    installed, each call is traced as one span and measured (`tracing=False` turns that off;
+    see docs/observability.md). One client is safe to share between threads; close it (or use
+    `with`) to release its connections.
     """
 
     def __init__(
@@ -46,6 +50,8 @@ class Client(SyncAPIClient):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         retry_policy: RetryPolicy | None = None,
+        hooks: Hooks | Iterable[Hooks] | None = None,
+        tracing: bool = True,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -54,15 +60,20 @@ class Client(SyncAPIClient):
             max_retries=max_retries,
             default_headers=default_headers,
             retry_policy=retry_policy,
+            hooks=hooks,
+            tracing=tracing,
             http_client=http_client,
         )
 
-    @cached_property
+    @property
     def performance(self) -> Performance:
         """Performance resources: `client.performance.learning_records`."""
-        from edm_client.resources.performance import Performance
+        found: Performance | None = held(self, "performance")
+        if found is None:
+            from edm_client.resources.performance import Performance
 
-        return Performance(self)
+            found = hold(self, "performance", Performance(self))
+        return found
 
 
 class AsyncClient(AsyncAPIClient):
@@ -81,6 +92,8 @@ class AsyncClient(AsyncAPIClient):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         retry_policy: RetryPolicy | None = None,
+        hooks: Hooks | Iterable[Hooks] | None = None,
+        tracing: bool = True,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -89,12 +102,17 @@ class AsyncClient(AsyncAPIClient):
             max_retries=max_retries,
             default_headers=default_headers,
             retry_policy=retry_policy,
+            hooks=hooks,
+            tracing=tracing,
             http_client=http_client,
         )
 
-    @cached_property
+    @property
     def performance(self) -> AsyncPerformance:
         """Performance resources: `client.performance.learning_records`."""
-        from edm_client.resources.performance import AsyncPerformance
+        found: AsyncPerformance | None = held(self, "performance")
+        if found is None:
+            from edm_client.resources.performance import AsyncPerformance
 
-        return AsyncPerformance(self)
+            found = hold(self, "performance", AsyncPerformance(self))
+        return found

@@ -2,6 +2,7 @@
 
     EDMError
     ├── InvalidRequestError (also a ValueError)   bad arguments, raised before any request
+    ├── HookError                                 a hook passed as `hooks=` raised
     └── APIError                                  something went wrong talking to the API
         ├── APIConnectionError                    no response: DNS, refused, reset, TLS
         │   └── APITimeoutError                   no response in time
@@ -13,7 +14,7 @@
             ├── NotFoundError                     404
             ├── ConflictError                     409
             ├── UnprocessableEntityError          422 (`.errors` lists the fields)
-            ├── RateLimitError                    429
+            ├── RateLimitError                    429 (`.retry_after`, `.rate_limit`)
             └── InternalServerError               500 and above
 
 Errors pickle and copy without the request's `Authorization` header, and the token is
@@ -29,6 +30,7 @@ from typing import Any
 
 import httpx
 
+from edm_client._ratelimit import RateLimit, parse_rate_limit, parse_retry_after
 from edm_client._sanitize import (
     redacted_request,
     redacted_response,
@@ -47,6 +49,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "EDMError",
+    "HookError",
     "InternalServerError",
     "InvalidRequestError",
     "NotFoundError",
@@ -84,6 +87,29 @@ class InvalidRequestError(EDMError, ValueError):
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+
+
+class HookError(EDMError):
+    """One of your hooks (`Client(hooks=...)`) raised, and the call stopped there.
+
+    `.hook` says which (`"before_attempt"`, `"after_response"` or `"after_outcome"`),
+    `.operation` names the call (e.g. `"learning_records.create"`) and `__cause__` is the
+    exception the hook raised. The message says whether the request had been sent: nothing is
+    sent for an attempt whose `before_attempt` hook raised.
+    """
+
+    hook: str
+    """Which hook raised: `"before_attempt"`, `"after_response"` or `"after_outcome"`."""
+    operation: str
+    """The call it stopped, e.g. `"learning_records.create"`."""
+
+    def __init__(
+        self, message: str, *, hook: str, operation: str, request: httpx.Request | None = None
+    ) -> None:
+        # Your exception's text may quote the request's headers: keep the token out.
+        super().__init__(safe_line(message, secrets_of(request)))
+        self.hook = hook
+        self.operation = operation
 
 
 class APIError(EDMError):
@@ -193,7 +219,23 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests. Retried automatically; raised once retries run out."""
+    """429: too many requests. Retried automatically; raised once retries run out.
+
+    `.retry_after` is the wait the server asked for, in seconds (from `Retry-After`, sent as
+    seconds or as an HTTP date), and `.rate_limit` the limit its headers announced; each is
+    None when the server sent none or sent one that does not parse.
+    """
+
+    retry_after: float | None
+    """Seconds the server asked to wait (`Retry-After`, seconds or an HTTP date), or None."""
+    rate_limit: RateLimit | None
+    """The rate limit the response's headers announced, or None."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:  # the arguments of APIStatusError
+        super().__init__(message, **kwargs)
+        # Read now: a date is turned into seconds from when the response arrived.
+        self.retry_after = parse_retry_after(self.response.headers.get("retry-after"))
+        self.rate_limit = parse_rate_limit(self.response.headers)
 
 
 class InternalServerError(APIStatusError):

@@ -24,6 +24,7 @@ from edm_client._exceptions import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from edm_client._ratelimit import RateLimit, parse_rate_limit
 from edm_client._sanitize import (
     MAX_TEXT_SCANNED,
     identifier,
@@ -171,6 +172,8 @@ class APIResponse(Generic[T]):
         self.http_response = http_response
         self._parser = parser
         self._parsed: Any = _UNSET
+        # Read now: a reset sent as a Unix time is turned into seconds from the response.
+        self._rate_limit = parse_rate_limit(http_response.headers)
 
     @property
     def status_code(self) -> int:
@@ -183,6 +186,13 @@ class APIResponse(Generic[T]):
     @property
     def request_id(self) -> str | None:
         return request_id_of(self.http_response)
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The rate limit the response's headers announce (`RateLimit`, `RateLimit-Policy`,
+        `RateLimit-Limit`/`-Remaining`/`-Reset` or `X-RateLimit-*`); None when they announce
+        none, or only values that do not parse."""
+        return self._rate_limit
 
     def parse(self) -> T:
         """The typed result the plain method would have returned (parsed once, then cached)."""

@@ -9,34 +9,32 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final
 
-from edm_client._adaptive import AdaptiveConcurrency
+from edm_client._cli._args import add_progress as _add_progress
+from edm_client._cli._args import count as _count
+from edm_client._cli._args import nonblank as _nonblank
+from edm_client._cli._errors import FileFormatError, UsageError
+from edm_client._cli._import import CreateMany, add_import_options, run_import
 from edm_client._cli._output import (
-    RECORD_COLUMNS,
-    TABLE_COLUMNS,
     Progress,
+    TableLayout,
     open_writer,
+    output_file,
+    record_columns,
     record_row,
+    show_progress,
     write_all,
     write_record,
 )
-from edm_client._cli._rows import (
-    FORMATS,
-    KEY_FIELD,
-    FileFormatError,
-    Reader,
-    Row,
-    cell_value,
-    format_of,
-)
+from edm_client._cli._rows import KEY_FIELD, RecordFields, cell_value, format_of, shown
 from edm_client._client import Client
 from edm_client._config import API_KEY_ENV, BASE_URL_ENV
+from edm_client._definition import ResourceDefinition, definitions
 from edm_client._exceptions import EDMError
-from edm_client._rules import MAX_PAGE_LIMIT, WRITABLE_FIELDS, FieldError
+from edm_client._rules import MAX_PAGE_LIMIT, FieldError, FieldRule
 from edm_client._sanitize import MIN_SECRET_LENGTH, safe_line
 from edm_client._version import __version__
 
@@ -59,13 +57,42 @@ exit codes:
 
 Try any command without an account: edm --fake learning-records list
 """
-_FILTERS: Final = ("person_id", "provider", "passed", "linked_cohort_id", "linked_assessment_id")
-_CHUNK: Final = 1000
 _TTY_FORMATS: Final = {"list": ("table", "jsonl"), "get": ("table", "json")}
 
 
-class UsageError(Exception):
-    """A mistake in how `edm` was called: exit code 2."""
+def _record_fields(definition: ResourceDefinition[Any]) -> RecordFields:
+    """What the importer needs to know of a resource's fields, from its definition."""
+
+    def of_kind(kind: str) -> frozenset[str]:
+        return frozenset(n for n, rule in definition.writable.items() if rule.kind == kind)
+
+    return RecordFields(
+        noun=definition.noun,
+        writable=tuple(definition.writable),
+        read_only=definition.read_only,
+        check=definition.check_create,
+        required=definition.required,
+        numbers=of_kind("number"),
+        booleans=of_kind("boolean"),
+        datetimes=of_kind("datetime"),
+    )
+
+
+def _table_layout(definition: ResourceDefinition[Any]) -> TableLayout:
+    """A listing's table: the definition's columns; text may be cut short, ids never."""
+    columns = definition.table_columns
+    rules = definition.writable
+    return TableLayout(
+        columns=columns,
+        keep=definition.table_priority or columns,
+        shrink=frozenset(c for c in columns if c in rules and rules[c].kind == "text"),
+        datetimes=frozenset(
+            c
+            for c in columns
+            if c in ("created_at", "updated_at", "deleted_at")
+            or (c in rules and rules[c].kind == "datetime")
+        ),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,110 +141,114 @@ def _secrets(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
+    known = definitions()
     parser = argparse.ArgumentParser(
         prog="edm",
-        description="The EDM API from a shell: list, get, create, import and export learning "
-        "records.",
+        description="The EDM API from a shell: list, get, create, import and export "
+        f"{_join(d.plural for d in known)}.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"edm {__version__}")
     _add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for definition in known:
+        _add_resource(commands, definition)
+    _add_fake(commands)
+    return parser
 
-    records = _command(
-        commands, "learning-records", "list, get, create, import or export learning records"
-    )
-    actions = records.add_subparsers(title="commands", metavar="COMMAND")
-    records.set_defaults(handler=lambda args: _missing_command(records))
 
-    list_ = _command(actions, "list", "print matching records", _list)
-    _add_filters(list_)
-    list_.add_argument(
-        "--format",
-        choices=("table", "json", "jsonl", "csv"),
-        help="output format (default: table on a terminal, jsonl when piped)",
-    )
-    list_.add_argument("--limit", type=_count, metavar="N", help="print at most N records")
-    _add_page_size(list_)
-
-    get = _command(actions, "get", "print one record by id", _get)
-    get.add_argument("id", help="the record id, e.g. per_01JD3W6Z5X6N9V7Q8R2T4Y1B0C")
-    get.add_argument(
-        "--format",
-        choices=("table", "json"),
-        help="output format (default: table on a terminal, json when piped)",
-    )
-
-    create = _command(actions, "create", "create one record and print it", _create)
-    for name in WRITABLE_FIELDS:
-        required = name in ("person_id", "title")
-        create.add_argument(
-            _flag(name),
-            dest=name,
-            required=required,
-            type=_cell_type(name),
-            metavar=_METAVARS.get(name, "TEXT"),
-            help=_FIELD_HELP.get(name),
+def _add_resource(commands: Any, definition: ResourceDefinition[Any]) -> None:
+    """`edm <resource> list|get|create|import|export`, as far as the resource offers them."""
+    ops = definition.operations
+    verbs = [
+        verb
+        for verb, op in (
+            ("list", "list"),
+            ("get", "get"),
+            ("create", "create"),
+            ("import", "create"),
+            ("export", "list"),
         )
-    create.add_argument(
-        "--idempotency-key",
-        metavar="KEY",
-        help="send this Idempotency-Key: repeating the command with it creates nothing twice",
-    )
-    create.add_argument("--format", choices=("table", "json"), help="output format")
+        if op in ops
+    ]
+    if not verbs:
+        return
+    plural, noun = definition.plural, definition.noun
+    group = _command(commands, definition.command, f"{_join(verbs, 'or')} {plural}")
+    actions = group.add_subparsers(title="commands", metavar="COMMAND")
+    group.set_defaults(handler=lambda args: _missing_command(group), definition=definition)
 
-    import_ = _command(
-        actions,
-        "import",
-        "create the records of a .csv, .jsonl or .json file (safe to run again)",
-        _import,
-    )
-    import_.add_argument(
-        "file",
-        type=Path,
-        metavar="FILE",
-        help="columns (or keys) are create's fields, e.g. person_id,title,score; an "
-        "idempotency_key column is used as given; server-owned columns (id, created_at, ...) "
-        "are ignored, so an export can be imported",
-    )
-    import_.add_argument("--format", choices=FORMATS, help="file format (default: from FILE)")
-    import_.add_argument(
-        "--dry-run", action="store_true", help="check every row and stop; send nothing"
-    )
-    import_.add_argument(
-        "--skip-invalid",
-        action="store_true",
-        help="import the valid rows even when some are invalid (they go to --report)",
-    )
-    import_.add_argument(
-        "--report",
-        type=Path,
-        metavar="FILE",
-        help="write rows that failed (with _line and _error columns) to FILE; fix and import it",
-    )
-    import_.add_argument(
-        "--concurrency",
-        type=_count,
-        default=8,
-        metavar="N",
-        help="most requests in flight (8); fewer while the API answers 429",
-    )
-    _add_progress(import_)
+    if "list" in ops:
+        list_ = _command(actions, "list", f"print matching {plural}", _list)
+        _add_filters(list_, definition)
+        list_.add_argument(
+            "--format",
+            choices=("table", "json", "jsonl", "csv"),
+            help="output format (default: table on a terminal, jsonl when piped)",
+        )
+        list_.add_argument("--limit", type=_count, metavar="N", help=f"print at most N {plural}")
+        _add_page_size(list_)
 
-    export = _command(actions, "export", "write every matching record to a file", _export)
-    _add_filters(export)
-    export.add_argument(
-        "--format",
-        choices=("csv", "jsonl", "json"),
-        help="file format (default: from -o FILE's extension, else jsonl)",
-    )
-    export.add_argument(
-        "-o", "--output", type=Path, metavar="FILE", help="write to FILE (default: stdout)"
-    )
-    _add_page_size(export)
-    _add_progress(export)
+    if "get" in ops:
+        get = _command(actions, "get", f"print one {noun} by id", _get)
+        example = f"{definition.id_prefix}_{_EXAMPLE_ULID}"
+        get.add_argument("id", type=_nonblank, help=f"the {noun} id, e.g. {example}")
+        get.add_argument(
+            "--format",
+            choices=("table", "json"),
+            help="output format (default: table on a terminal, json when piped)",
+        )
 
+    if "create" in ops:
+        create = _command(actions, "create", f"create one {noun} and print it", _create)
+        fields = _record_fields(definition)
+        for name, rule in definition.writable.items():
+            create.add_argument(
+                _flag(name),
+                dest=name,
+                required=rule.required,
+                type=_cell_type(fields, name),
+                metavar=_metavar(rule),
+                help=_field_help(definition, name, rule),
+            )
+        create.add_argument(
+            "--idempotency-key",
+            type=_nonblank,
+            metavar="KEY",
+            help="send this Idempotency-Key: repeating the command with it creates nothing twice",
+        )
+        create.add_argument("--format", choices=("table", "json"), help="output format")
+
+        import_ = _command(
+            actions,
+            "import",
+            f"create the {plural} of a .csv, .jsonl or .json file (safe to run again)",
+            _import,
+        )
+        add_import_options(import_)
+
+    if "list" in ops:
+        export = _command(actions, "export", f"write every matching {noun} to a file", _export)
+        _add_filters(export, definition)
+        export.add_argument(
+            "--format",
+            choices=("csv", "jsonl", "json"),
+            help="file format (default: from -o FILE's extension, else jsonl)",
+        )
+        export.add_argument(
+            "-o", "--output", type=Path, metavar="FILE", help="write to FILE (default: stdout)"
+        )
+        _add_page_size(export)
+        _add_progress(export)
+
+
+def _join(words: Iterable[str], conjunction: str = "and") -> str:
+    items = list(words)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def _add_fake(commands: Any) -> None:
     fake = _command(commands, "fake", "the in-memory fake EDM server: fake serve")
     fake_actions = fake.add_subparsers(title="commands", metavar="COMMAND")
     fake.set_defaults(handler=lambda args: _missing_command(fake))
@@ -227,7 +258,6 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     serve.set_defaults(handler=_fake_serve)
-    return parser
 
 
 def _split_serve(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -288,13 +318,15 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_filters(parser: argparse.ArgumentParser) -> None:
+def _add_filters(parser: argparse.ArgumentParser, definition: ResourceDefinition[Any]) -> None:
     filters = parser.add_argument_group("filters")
-    for name in _FILTERS:
-        kind = _cell_type(name) if name == "passed" else str
-        filters.add_argument(_flag(name), dest=name, type=kind, metavar=_METAVARS.get(name, "ID"))
+    fields = _record_fields(definition)
+    for name in definition.filters:
+        rule = definition.writable[name]
+        kind = _cell_type(fields, name) if rule.kind == "boolean" else _nonblank
+        filters.add_argument(_flag(name), dest=name, type=kind, metavar=_metavar(rule))
     filters.add_argument(
-        "--include-deleted", action="store_true", help="include soft-deleted records"
+        "--include-deleted", action="store_true", help=f"include soft-deleted {definition.plural}"
     )
 
 
@@ -308,52 +340,50 @@ def _add_page_size(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_progress(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        help="show progress on stderr (default: only on a terminal)",
-    )
+_EXAMPLE_ULID: Final = "01JD3W6Z5X6N9V7Q8R2T4Y1B0C"
+_KIND_METAVARS: Final = {
+    "text": "TEXT",
+    "id": "ID",
+    "boolean": "true|false",
+    "datetime": "DATETIME",
+    "date": "DATE",
+}
+_KIND_HELP: Final = {
+    "datetime": "RFC 3339 (2026-03-01T09:30:00Z) or a date (midnight UTC)",
+    "date": "a date, YYYY-MM-DD",
+}
 
 
-_METAVARS: Final = {
-    "passed": "true|false",
-    "score": "0-100",
-    "completed_at": "DATETIME",
-    "expires_at": "DATETIME",
-    "provider": "TEXT",
-    "source_type": "frontend|backend|server|system|api",
-}
-_FIELD_HELP: Final = {
-    "person_id": "the person the record belongs to",
-    "title": "course, certification or activity name",
-    "completed_at": "RFC 3339 (2026-03-01T09:30:00Z) or a date (midnight UTC)",
-    "expires_at": "RFC 3339 or a date (midnight UTC)",
-    "certification_ref": "credential URL, badge id or certificate number",
-}
+def _metavar(rule: FieldRule) -> str:
+    if rule.kind == "enum":
+        return "|".join(rule.choices)
+    if rule.kind == "number":
+        return f"{rule.minimum:g}-{rule.maximum:g}"
+    return _KIND_METAVARS[rule.kind]
+
+
+def _field_help(definition: ResourceDefinition[Any], name: str, rule: FieldRule) -> str:
+    """The model's own description of the field, and what its kind accepts."""
+    description = definition.model.model_fields[name].description or name
+    hint = _KIND_HELP.get(rule.kind)
+    return f"{description} ({hint})" if hint else description
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _cell_type(name: str) -> Callable[[str], Any]:
+def _cell_type(fields: RecordFields, name: str) -> Callable[[str], Any]:
     """Parses an option value with the same rules as an import file's cells."""
 
     def parse(text: str) -> Any:
-        value = cell_value(name, text, True)
+        value = cell_value(fields, name, _nonblank(text), True)
         if isinstance(value, FieldError):
-            raise argparse.ArgumentTypeError(value.message)
+            raise argparse.ArgumentTypeError(f"{value.message}, not {shown(text)}")
         return value
 
     parse.__name__ = name  # argparse names the option's type in its error message
     return parse
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return int(text)
 
 
 def _page_size(text: str) -> int:
@@ -475,13 +505,14 @@ def _format(args: argparse.Namespace, command: str) -> str:
     return on_terminal if sys.stdout.isatty() else piped
 
 
-def _show_progress(args: argparse.Namespace) -> bool:
-    return bool(sys.stderr.isatty() if args.progress is None else args.progress)
-
-
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
-    chosen = {name: getattr(args, name) for name in _FILTERS}
+    chosen = {name: getattr(args, name) for name in args.definition.filters}
     return {**chosen, "include_deleted": args.include_deleted}
+
+
+def _resource(client: Client, definition: ResourceDefinition[Any]) -> Any:
+    """The client's resource object for `definition`: `client.<namespace>.<name>`."""
+    return getattr(getattr(client, definition.namespace), definition.name)
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -490,166 +521,52 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 def _list(args: argparse.Namespace) -> int:
     fmt = _format(args, "list")
     page_size = min(args.page_size, args.limit or MAX_PAGE_LIMIT)
+    definition: ResourceDefinition[Any] = args.definition
     with _client(args) as client:
-        records = client.performance.learning_records.list(**_filters(args), limit=page_size)
+        records = _resource(client, definition).list(**_filters(args), limit=page_size)
         chosen = itertools.islice(records, args.limit)
-        columns = TABLE_COLUMNS if fmt == "table" else RECORD_COLUMNS
+        columns = _table_layout(definition) if fmt == "table" else record_columns(definition.model)
         count = write_all(open_writer(fmt, sys.stdout, columns), map(record_row, chosen))
     if fmt == "table" and count == 0:
-        print("no learning records match", file=sys.stderr)
+        print(f"no {definition.plural} match", file=sys.stderr)
     return EXIT_OK
 
 
 def _get(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        record = client.performance.learning_records.get(args.id)
+        record = _resource(client, args.definition).get(args.id)
     write_record(record, _format(args, "get"), sys.stdout)
     return EXIT_OK
 
 
 def _create(args: argparse.Namespace) -> int:
-    fields = {name: getattr(args, name) for name in (*WRITABLE_FIELDS, KEY_FIELD)}
+    fields = {name: getattr(args, name) for name in (*args.definition.writable, KEY_FIELD)}
     with _client(args) as client:
-        record = client.performance.learning_records.create(**fields)
+        record = _resource(client, args.definition).create(**fields)
     write_record(record, _format(args, "get"), sys.stdout)
     return EXIT_OK
 
 
 def _import(args: argparse.Namespace) -> int:
-    path: Path = args.file
-    if not path.is_file():
-        raise UsageError(f"cannot read {str(path)!r}: no such file")
-    if args.report is not None and args.report.resolve() == path.resolve():
-        raise UsageError(
-            f"--report {str(args.report)!r} is the file being imported: it would be replaced "
-            "by the report; name another file"
-        )
-    reader = Reader(path, _file_format(path, args.format))
+    definition: ResourceDefinition[Any] = args.definition
 
-    rows, invalid = _check_rows(reader)
-    if reader.ignored:
-        print(
-            f"edm: note: ignoring server-owned columns: {', '.join(sorted(reader.ignored))}",
-            file=sys.stderr,
-        )
-    if args.dry_run or (invalid and not args.skip_invalid):
-        if args.dry_run:
-            print(f"dry run: {rows - len(invalid)} valid, {len(invalid)} invalid; nothing sent")
-        else:
-            print(
-                f"edm: error: {_rows(len(invalid))} invalid, so nothing was imported. Fix them, "
-                "or pass --skip-invalid to import the others.",
-                file=sys.stderr,
-            )
-        if args.report and not args.dry_run:
-            _write_report(args.report, reader, {}, invalid)
-        return EXIT_ERROR if invalid else EXIT_OK
+    @contextlib.contextmanager
+    def create_many() -> Iterator[CreateMany]:
+        with _client(args) as client:
+            yield _resource(client, definition).create_many
 
-    progress = Progress("importing", sys.stderr, enabled=_show_progress(args))
-    with _client(args) as client:
-        outcome = _create_in_chunks(client, reader, args.concurrency, rows - len(invalid), progress)
-    progress.finish()
-
-    failed: dict[int, str] = {}
-    if outcome.failed:
-        lines = _valid_lines(reader, set(outcome.failed))
-        for index, error in outcome.failed.items():
-            failed[lines[index]] = error
-            print(f"{path}:{lines[index]}: {error}", file=sys.stderr)
-    print(
-        f"imported {path}: {outcome.created - outcome.replayed} created, {outcome.replayed} "
-        f"already imported, {len(outcome.failed)} failed, {len(invalid)} invalid"
-    )
-    if args.report:  # even when empty, so a report from an earlier run is not mistaken
-        _write_report(args.report, reader, failed, invalid)
-    return EXIT_OK if not outcome.failed and not invalid else EXIT_ERROR
-
-
-@dataclass
-class _Outcome:
-    created: int = 0
-    replayed: int = 0
-    failed: dict[int, str] = field(default_factory=dict)
-    """Why each failed row failed, by its position among the valid rows."""
-
-
-def _create_in_chunks(
-    client: Client, reader: Reader, concurrency: int, total: int, progress: Progress
-) -> _Outcome:
-    """`create_many` over the valid rows, a chunk at a time: memory stays flat however many
-    rows there are, since only counts and failures are kept between chunks."""
-    items = (row.item for row in reader.rows() if not row.errors)
-    outcome = _Outcome()
-    offset = 0
-    pace = AdaptiveConcurrency(concurrency)  # one for every chunk: the pace found carries on
-    while chunk := list(itertools.islice(items, _CHUNK)):
-        result = client.performance.learning_records.create_many(
-            chunk,
-            concurrency=pace,
-            on_progress=progress.shifted(offset, total),
-        )
-        outcome.created += result.created_count
-        outcome.replayed += result.replayed_count
-        outcome.failed.update((offset + f.index, str(f.error)) for f in result.failed)
-        offset += len(chunk)
-    return outcome
-
-
-def _check_rows(reader: Reader) -> tuple[int, dict[int, str]]:
-    """Check every row, print each problem as FILE:LINE: FIELD: MESSAGE.
-
-    Returns how many rows there are, and the problems of each invalid row by line.
-    """
-    invalid: dict[int, str] = {}
-    rows = 0
-    for rows, row in enumerate(reader.rows(), start=1):  # noqa: B007
-        for error in row.errors:
-            print(f"{reader.path}:{row.line}: {error.field}: {error.message}", file=sys.stderr)
-        if row.errors:
-            invalid[row.line] = "; ".join(map(str, row.errors))
-    return rows, invalid
-
-
-def _rows(n: int) -> str:
-    return f"{n} row" if n == 1 else f"{n} rows"
-
-
-def _valid_lines(reader: Reader, indexes: set[int]) -> dict[int, int]:
-    """The line of each of the given positions among the valid rows (one more read)."""
-    valid = (row for row in reader.rows() if not row.errors)
-    return {i: row.line for i, row in enumerate(valid) if i in indexes}
-
-
-def _write_report(
-    path: Path, reader: Reader, failed: dict[int, str], invalid: dict[int, str]
-) -> None:
-    """The rows that were not imported, as they were, with `_line` and `_error` columns."""
-    problems = {**failed, **invalid}  # line -> why
-    fmt = format_of(path) if path.suffix.lower() in (".csv", ".jsonl", ".json") else reader.format
-
-    def rows(selected: Iterator[Row]) -> Iterator[dict[str, Any]]:
-        for row in selected:
-            yield {
-                **row.raw,
-                "_line": row.line,
-                "_error": invalid.get(row.line) or failed[row.line],
-            }
-
-    with _output_file(path) as stream:
-        chosen = (row for row in reader.rows() if row.line in problems)
-        columns = [c for c in reader.columns if not c.startswith("_")] or list(WRITABLE_FIELDS)
-        write_all(open_writer(fmt, stream, [*columns, "_line", "_error"]), rows(chosen))
-    print(f"edm: {_rows(len(problems))} not imported, written to {path}", file=sys.stderr)
+    return run_import(args, _record_fields(definition), create_many)
 
 
 def _export(args: argparse.Namespace) -> int:
     output: Path | None = args.output
     fmt = args.format or (_file_format(output) if output and output.suffix else "jsonl")
-    progress = Progress("exported", sys.stderr, enabled=_show_progress(args))
+    progress = Progress("exported", sys.stderr, enabled=show_progress(args.progress))
+    definition: ResourceDefinition[Any] = args.definition
     count = 0
-    with _client(args) as client, _output_file(output) as stream:
-        writer = open_writer(fmt, stream)
-        first = client.performance.learning_records.list(**_filters(args), limit=args.page_size)
+    with _client(args) as client, output_file(output) as stream:
+        writer = open_writer(fmt, stream, record_columns(definition.model))
+        first = _resource(client, definition).list(**_filters(args), limit=args.page_size)
         for page in first.iter_pages():
             for record in page.data:
                 writer.write(record_row(record))
@@ -660,23 +577,6 @@ def _export(args: argparse.Namespace) -> int:
     if output is not None:
         print(f"exported {count} records to {output}", file=sys.stderr)
     return EXIT_OK
-
-
-@contextlib.contextmanager
-def _output_file(path: Path | None) -> Iterator[TextIO]:
-    """stdout, or `path` written through a temporary file so it appears only when complete."""
-    if path is None or str(path) == "-":
-        yield sys.stdout
-        return
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as stream:
-            yield stream
-        partial.replace(path)
-    except OSError as error:
-        raise UsageError(f"cannot write {str(path)!r}: {error.strerror}") from None
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _fake_serve(args: argparse.Namespace) -> int:

@@ -1,8 +1,9 @@
 """The fake's optional rate limiter: one token bucket per tenant, as an API gateway keeps.
 
-`FakeServer(rate_limit=...)` makes one `RateLimiter`; the fake asks it once per request, at
-arrival, whether the request may go on (`admit`), and stamps its state on every API response
-(`headers`). What counts, and the headers sent, are described in docs/fake-server.md.
+`FakeServer(rate_limit=...)` gives its state one `RateLimiter`; the fake asks it once per
+request, at arrival, whether the request may go on (`refusal`), and the dispatcher stamps its
+state on every API response (`headers`). What counts, and the headers sent, are described in
+docs/fake-server.md.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Final
 import httpx
 
 from edm_client.testing import _jwt
+from edm_client.testing._faults import Fault
 
 __all__ = ["RateLimiter", "TokenBucket"]
 
@@ -99,6 +101,14 @@ class RateLimiter:
         # Whole seconds (RFC 9110 delta-seconds), rounded up: a client that waits exactly as
         # told always finds a token.
         return max(1, math.ceil((1.0 - tokens) / self.spec.rate))
+
+    def refusal(self, request: httpx.Request) -> Fault | None:
+        """Take a token for `request`: None when it may go on, else the 429 it meets."""
+        retry_after = self.admit(request)
+        if retry_after is None:
+            return None
+        detail = f"over the rate limit of {self.spec}; retry after {retry_after} s"
+        return Fault(429, None, None, None, retry_after, None, False, None, detail=detail)
 
     def headers(self, request: httpx.Request) -> dict[str, str]:
         """The `RateLimit-*` headers for the response to `request` (none when it is not counted)."""
