@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from _helpers import COLLECTION
-from edm_client import RateLimitError
+from edm_client import RateLimit, RateLimitError
 from edm_client.testing import FakeServer, TokenBucket, _jwt
 from edm_client.testing._rate_limit import RateLimiter
 
@@ -78,14 +78,17 @@ def test_every_api_response_carries_the_rate_limit_headers(slow):
     assert limits(refused) == ("3", "0", "6")
 
 
-def test_the_sdk_raises_rate_limit_error_once_its_retries_run_out(slow):
+def test_the_sdk_reads_the_fakes_limit_and_retry_after(slow):
     with slow.client(max_retries=0) as client:
-        for _ in range(3):
+        first = client.performance.learning_records.with_raw_response.list()
+        for _ in range(2):
             client.performance.learning_records.list()
         with pytest.raises(RateLimitError) as caught:
             client.performance.learning_records.list()
 
-    assert caught.value.response.headers["Retry-After"] == "2"
+    assert first.rate_limit == RateLimit(limit=3, remaining=2, reset_after=2.0)
+    assert caught.value.retry_after == 2.0
+    assert caught.value.rate_limit == RateLimit(limit=3, remaining=0, reset_after=6.0)
 
 
 def test_each_tenant_has_its_own_bucket(slow):
