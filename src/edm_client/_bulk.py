@@ -47,12 +47,6 @@ __all__ = [
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
-ProgressCallback: TypeAlias = (
-    "Callable[[int, int | None], object] | Callable[[int, int | None, BulkProgress], object]"
-)
-"""`on_progress(done, total)`: items finished so far, and the total when `items` has a `len()`;
-`on_progress(done, total, progress)` also gets a `BulkProgress` and hears of pauses."""
-
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 _KEY_PREFIX: Final = "edm-bulk-v1-"
 
@@ -192,6 +186,13 @@ class BulkProgress:
     """Seconds the batch still waits, after a 429, before it sends again; 0.0 while it sends."""
     rate_limited: int
     """429 answers so far in this call (each such item is sent again after the pause)."""
+
+
+ProgressCallback: TypeAlias = (
+    Callable[[int, int | None], object] | Callable[[int, int | None, BulkProgress], object]
+)
+"""`on_progress(done, total)`: items finished so far, and the total when `items` has a `len()`;
+`on_progress(done, total, progress)` also gets a `BulkProgress` and hears of pauses."""
 
 
 @dataclass(eq=False)
