@@ -153,6 +153,44 @@ def test_an_unusable_base_url_is_refused_with_an_example(cls: type[Client], base
         cls(api_key="tok", base_url=base_url)
 
 
+@pytest.mark.parametrize("cls", CLIENTS)
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://edm.example/edm?x=1",
+        "https://edm.example/edm?",
+        "https://edm.example/edm#frag",
+        "https://edm.example/edm#",
+        "https://edm.example?tenant=a",
+    ],
+)
+def test_a_base_url_with_a_query_or_fragment_is_refused_at_construction(
+    cls: type[Client], base_url: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match="query .* or fragment") as caught:
+        cls(api_key="tok", base_url=base_url)
+
+    assert caught.value.param == "base_url"
+    assert "https://edm.example.com/edm" in str(caught.value)
+
+
+def test_a_percent_encoded_question_mark_in_the_base_url_path_is_kept() -> None:
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={"data": [], "next_cursor": None})
+
+    with Client(
+        api_key="tok",
+        base_url="https://edm.example/what%3F",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    ) as client:
+        client.performance.learning_records.list()
+
+    assert seen[0].raw_path == b"/what%3F/api/v1/performance/learning-records"
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_requests_go_under_the_base_url_path(mode: str) -> None:
     seen: list[httpx.URL] = []

@@ -14,7 +14,7 @@ from typing import Final, TypeAlias
 
 import httpx
 
-from edm_client._exceptions import EDMError
+from edm_client._exceptions import EDMError, InvalidRequestError
 
 API_KEY_ENV: Final = "EDM_API_KEY"
 BASE_URL_ENV: Final = "EDM_BASE_URL"
@@ -66,6 +66,15 @@ def checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
         raise EDMError(
             f"base_url {str(base_url)!r} must be an http:// or https:// URL with a host, "
             "e.g. https://edm.example.com"
+        )
+    if "?" in str(url) or "#" in str(url):  # in a parsed URL, only as query and fragment marks
+        # Paths are appended to the base URL's text, so they would land inside its query or
+        # fragment and every request would go to the same wrong place.
+        raise InvalidRequestError(
+            f"base_url {str(url)!r} must not contain a query (?...) or fragment (#...): "
+            "API paths are added after it. Pass the address up to its path, e.g. "
+            "https://edm.example.com/edm",
+            param="base_url",
         )
     if url.scheme == "http" and not _is_loopback(url.host):
         warnings.warn(
