@@ -191,6 +191,14 @@ def make_client(
     )
 
 
+def socket_client(mode: str, base_url: str, **kwargs: Any) -> Client | AsyncClient:
+    """A client that makes its own connection pool (as users' clients do) to a loopback URL,
+    without retries unless asked."""
+    kwargs.setdefault("max_retries", 0)
+    cls = Client if mode == "sync" else AsyncClient
+    return cls(api_key="test-token", base_url=base_url, **kwargs)
+
+
 def fake_api(server: FakeServer, mode: str, token: str | None = None, **kwargs: Any) -> Api:
     """An `Api` over its own client of `server` (close it with `await api.close()`)."""
     client = (

@@ -70,7 +70,10 @@ def status_error(response: httpx.Response) -> APIStatusError:
     request_id = request_id_of(response, body)
     status = response.status_code
     cls = _STATUS_ERRORS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
-    message = f"{status} {response.reason_phrase or 'Error'}: {_server_message(body, response)}"
+    said = _server_message(body, response)
+    if 300 <= status < 400:
+        said = _redirect(response, said)
+    message = f"{status} {response.reason_phrase or 'Error'}: {said}"
     if request_id:
         message += f" (request id {request_id})"
     return cls(message, response=response, body=body, request_id=request_id)
@@ -97,6 +100,21 @@ def _server_message(body: object, response: httpx.Response) -> str:
             return _clip(f"the server sent an HTML page: {text}")
         return _clip(body)
     return _clip(f"the server sent {json.dumps(body)}")
+
+
+def _redirect(response: httpx.Response, said: str) -> str:
+    """What a user with a wrong base URL needs: that redirects are not followed, and where to."""
+    location = response.headers.get("location")
+    if location is None:
+        where = "a redirect without a Location"
+    else:
+        if len(location) > _MAX_TEXT_IN_MESSAGE:
+            location = location[: _MAX_TEXT_IN_MESSAGE - 1] + "…"
+        where = f"a redirect to {location!r}"  # repr escapes control characters
+    return (
+        f"the server answered with {where}, which the client does not follow (the token is "
+        f"never sent on to another address); check base_url ({said})"
+    )
 
 
 def _nested_message(error: object) -> object:
