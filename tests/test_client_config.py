@@ -167,7 +167,7 @@ def test_an_unusable_base_url_is_refused_with_an_example(cls: type[Client], base
 def test_a_base_url_with_a_query_or_fragment_is_refused_at_construction(
     cls: type[Client], base_url: str
 ) -> None:
-    with pytest.raises(InvalidRequestError, match="query .* or fragment") as caught:
+    with pytest.raises(InvalidRequestError, match=r"query .* or fragment") as caught:
         cls(api_key="tok", base_url=base_url)
 
     assert caught.value.param == "base_url"
