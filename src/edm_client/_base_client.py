@@ -26,6 +26,7 @@ from edm_client._config import (
     ApiKey,
     checked_token,
     headers_problem,
+    positive_int,
     resolve_credentials,
 )
 from edm_client._exceptions import (
@@ -121,8 +122,11 @@ class _BaseClient:
         max_retries: int | None,
         default_headers: Mapping[str, str] | None,
         retry_policy: RetryPolicy | None,
+        max_empty_pages: int,
     ) -> None:
         api_key, self.base_url = resolve_credentials(api_key, base_url)
+        self.max_empty_pages = positive_int("max_empty_pages", max_empty_pages)
+        """Empty pages in a row (each with a next_cursor) a listing follows before it raises."""
         check_timeout(timeout)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise InvalidRequestError(
@@ -159,10 +163,12 @@ class _BaseClient:
         max_retries: int | None = None,
         default_headers: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
+        max_empty_pages: int | None = None,
     ) -> Self:
         """A copy with other settings that shares this client's connection pool.
 
-        `default_headers` are added to this client's; closing the copy leaves the pool open.
+        A setting left as None keeps this client's; `default_headers` are added to this
+        client's. Closing the copy leaves the pool open.
         """
         cls: Any = type(self)  # Client or AsyncClient, whose constructors take http_client
         copy: Self = cls(
@@ -172,6 +178,7 @@ class _BaseClient:
             max_retries=max_retries,
             default_headers={**self._default_headers, **(default_headers or {})},
             retry_policy=retry_policy or self.retry_policy,
+            max_empty_pages=self.max_empty_pages if max_empty_pages is None else max_empty_pages,
             http_client=self._http,
         )
         copy._owns_http = False

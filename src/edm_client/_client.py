@@ -15,6 +15,7 @@ from edm_client._base_client import (
     Timeout,
 )
 from edm_client._config import ApiKey
+from edm_client._pagination import DEFAULT_MAX_EMPTY_PAGES
 from edm_client._retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -32,8 +33,9 @@ class Client(SyncAPIClient):
     variables. `api_key` may be a zero-argument callable returning the current token: it is
     asked before every attempt, and once more after a 401. `timeout` is seconds or an
     `httpx.Timeout` (default 30 s, 5 s to connect); `max_retries` (default 2) and
-    `retry_policy` control retries. One client is safe to share between threads; close it
-    (or use `with`) to release its connections.
+    `retry_policy` control retries. A listing follows at most `max_empty_pages` (default
+    100) empty pages in a row before raising `APIResponseValidationError`. One client is safe
+    to share between threads; close it (or use `with`) to release its connections.
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class Client(SyncAPIClient):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         retry_policy: RetryPolicy | None = None,
+        max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -54,6 +57,7 @@ class Client(SyncAPIClient):
             max_retries=max_retries,
             default_headers=default_headers,
             retry_policy=retry_policy,
+            max_empty_pages=max_empty_pages,
             http_client=http_client,
         )
 
@@ -81,6 +85,7 @@ class AsyncClient(AsyncAPIClient):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         retry_policy: RetryPolicy | None = None,
+        max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -89,6 +94,7 @@ class AsyncClient(AsyncAPIClient):
             max_retries=max_retries,
             default_headers=default_headers,
             retry_policy=retry_policy,
+            max_empty_pages=max_empty_pages,
             http_client=http_client,
         )
 

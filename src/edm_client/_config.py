@@ -86,6 +86,15 @@ def checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
     return url
 
 
+def positive_int(name: str, value: object) -> int:
+    """`value` when it is a whole number of 1 or more, else `InvalidRequestError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(
+            f"{name} must be a whole number of 1 or more, not {value!r}", param=name
+        )
+    return value
+
+
 def _caller_stacklevel() -> int:
     """The `stacklevel` that makes a warning point at the first frame outside edm_client."""
     frame = sys._getframe(1)

@@ -62,7 +62,9 @@ class SyncAPIResource:
             return self._client.request(_with_cursor(options, cursor), parse)
 
         def parse(response: httpx.Response) -> CursorPage[M]:
-            return CursorPage(response, item, fetch, _first_cursors(options))
+            return CursorPage(
+                response, item, fetch, _first_cursors(options), self._client.max_empty_pages
+            )
 
         return self._client.request(options, parse)
 
@@ -80,7 +82,9 @@ class AsyncAPIResource:
             return await self._client.request(_with_cursor(options, cursor), parse)
 
         def parse(response: httpx.Response) -> AsyncCursorPage[M]:
-            return AsyncCursorPage(response, item, fetch, _first_cursors(options))
+            return AsyncCursorPage(
+                response, item, fetch, _first_cursors(options), self._client.max_empty_pages
+            )
 
         return AsyncPaginator(lambda: self._client.request(options, parse))
 
