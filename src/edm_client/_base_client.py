@@ -28,6 +28,7 @@ from edm_client._config import (
     headers_problem,
     positive_int,
     resolve_credentials,
+    warn_if_proxied,
 )
 from edm_client._exceptions import (
     APIConnectionError,
@@ -36,10 +37,11 @@ from edm_client._exceptions import (
     InvalidRequestError,
 )
 from edm_client._http_pool import (
+    Pool,
     close_dropped_async_pool,
     close_dropped_pool,
-    default_ssl_context,
     request_url,
+    uses_proxy,
 )
 from edm_client._logging import logger
 from edm_client._params import check_timeout
@@ -107,7 +109,7 @@ class RequestOptions:
 
 
 class _BaseClient:
-    _http: httpx.Client | httpx.AsyncClient
+    _pool: Pool[httpx.Client] | Pool[httpx.AsyncClient]
     _owns_http: bool = True
     """False for a `with_options` copy: closing it leaves the shared pool open."""
     _pool_owner: _BaseClient | None = None
@@ -171,6 +173,7 @@ class _BaseClient:
         client's. Closing the copy leaves the pool open.
         """
         cls: Any = type(self)  # Client or AsyncClient, whose constructors take http_client
+        pool = self._pool
         copy: Self = cls(
             api_key=self._api_key,
             base_url=self.base_url,
@@ -179,8 +182,9 @@ class _BaseClient:
             default_headers={**self._default_headers, **(default_headers or {})},
             retry_policy=retry_policy or self.retry_policy,
             max_empty_pages=self.max_empty_pages if max_empty_pages is None else max_empty_pages,
-            http_client=self._http,
+            http_client=pool.http,
         )
+        copy._pool = pool
         copy._owns_http = False
         copy._pool_owner = self  # the pool is closed when its owner is dropped, not before
         return copy
@@ -195,6 +199,10 @@ class _BaseClient:
             settings["default_headers"] = sorted(self._default_headers)
         inner = ", ".join(f"{name}={value!r}" for name, value in settings.items())
         return f"{type(self).__name__}({inner})"
+
+    def _warn_if_proxied(self) -> None:
+        if self.base_url.scheme == "http" and uses_proxy(self._pool.http, self.base_url):
+            warn_if_proxied(self.base_url)
 
     def _signed_headers(self, token: str) -> dict[str, str]:
         """The client's headers with `Authorization`, built once per token (never mutate it)."""
@@ -218,7 +226,7 @@ class _BaseClient:
                 headers[IDEMPOTENCY_HEADER] = options.idempotency_key
             if options.extra_headers:
                 headers.update(options.extra_headers)
-        return self._http.build_request(
+        return self._pool.http.build_request(
             options.method,
             request_url(self._url_prefix + options.path),
             params=options.params,
@@ -229,7 +237,7 @@ class _BaseClient:
 
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """Run one call to completion: yields steps for the driver, returns the result."""
-        if self._http.is_closed:
+        if self._pool.http.is_closed:
             raise EDMError(
                 f"This {type(self).__name__} is closed (by close() or the end of its `with` "
                 "block), and so are its with_options() copies, which share its connections; "
@@ -281,16 +289,17 @@ class _BaseClient:
 class SyncAPIClient(_BaseClient):
     """Drives the pipeline with blocking I/O over an `httpx.Client`."""
 
-    _http: httpx.Client
+    _pool: Pool[httpx.Client]
 
-    def __init__(self, *, http_client: httpx.Client | None, **kwargs: Any) -> None:
+    def __init__(self, *, http_client: httpx.Client | None, trust_env: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise EDMError("http_client must be an httpx.Client (use AsyncClient for async).")
-        self._http = http_client or httpx.Client(timeout=self.timeout, verify=default_ssl_context())
-        if http_client is None:
+        self._pool = Pool(httpx.Client, http_client, self.timeout, _checked_flag(trust_env))
+        if self._pool.owned:
             # The finalizer holds the pool, not the client, so the pool outlives the client.
-            weakref.finalize(self, close_dropped_pool, self._http).atexit = False
+            weakref.finalize(self, close_dropped_pool, self._pool).atexit = False
+        self._warn_if_proxied()
 
     def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._attempts(options, parser)
@@ -301,7 +310,7 @@ class SyncAPIClient(_BaseClient):
                 step = send(result)
                 if isinstance(step, httpx.Request):
                     try:
-                        result = self._http.send(step)
+                        result = self._pool.http.send(step)
                     except httpx.RequestError as exc:
                         result = exc
                 elif isinstance(step, _FetchToken):
@@ -324,11 +333,11 @@ class SyncAPIClient(_BaseClient):
     def close(self) -> None:
         """Close the connection pool (copies from `with_options` share it and do not close it)."""
         if self._owns_http:
-            self._http.close()
+            self._pool.http.close()
 
     @property
     def is_closed(self) -> bool:
-        return self._http.is_closed
+        return self._pool.http.is_closed
 
     def __enter__(self) -> Self:
         return self
@@ -345,17 +354,18 @@ class SyncAPIClient(_BaseClient):
 class AsyncAPIClient(_BaseClient):
     """Drives the pipeline with asyncio I/O over an `httpx.AsyncClient`."""
 
-    _http: httpx.AsyncClient
+    _pool: Pool[httpx.AsyncClient]
 
-    def __init__(self, *, http_client: httpx.AsyncClient | None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, http_client: httpx.AsyncClient | None, trust_env: bool, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise EDMError("http_client must be an httpx.AsyncClient (use Client for sync).")
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout, verify=default_ssl_context()
-        )
-        if http_client is None:
-            weakref.finalize(self, close_dropped_async_pool, self._http).atexit = False
+        self._pool = Pool(httpx.AsyncClient, http_client, self.timeout, _checked_flag(trust_env))
+        if self._pool.owned:
+            weakref.finalize(self, close_dropped_async_pool, self._pool).atexit = False
+        self._warn_if_proxied()
 
     async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._attempts(options, parser)
@@ -366,7 +376,7 @@ class AsyncAPIClient(_BaseClient):
                 step = send(result)
                 if isinstance(step, httpx.Request):
                     try:
-                        result = await self._http.send(step)
+                        result = await self._pool.http.send(step)
                     except httpx.RequestError as exc:
                         result = exc
                 elif isinstance(step, _FetchToken):
@@ -389,7 +399,7 @@ class AsyncAPIClient(_BaseClient):
     async def close(self) -> None:
         """Close the connection pool (copies from `with_options` share it and do not close it)."""
         if self._owns_http:
-            await self._http.aclose()
+            await self._pool.http.aclose()
 
     async def aclose(self) -> None:
         """Same as `close()`, named as httpx names it."""
@@ -397,7 +407,7 @@ class AsyncAPIClient(_BaseClient):
 
     @property
     def is_closed(self) -> bool:
-        return self._http.is_closed
+        return self._pool.http.is_closed
 
     async def __aenter__(self) -> Self:
         return self
@@ -409,6 +419,14 @@ class AsyncAPIClient(_BaseClient):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _checked_flag(trust_env: object) -> bool:
+    if not isinstance(trust_env, bool):
+        raise InvalidRequestError(
+            f"trust_env must be True or False, not {trust_env!r}", param="trust_env"
+        )
+    return trust_env
 
 
 def _policy_fields(policy: RetryPolicy) -> dict[str, Any]:

@@ -34,8 +34,11 @@ class Client(SyncAPIClient):
     asked before every attempt, and once more after a 401. `timeout` is seconds or an
     `httpx.Timeout` (default 30 s, 5 s to connect); `max_retries` (default 2) and
     `retry_policy` control retries. A listing follows at most `max_empty_pages` (default
-    100) empty pages in a row before raising `APIResponseValidationError`. One client is safe
-    to share between threads; close it (or use `with`) to release its connections.
+    100) empty pages in a row before raising `APIResponseValidationError`. `trust_env`
+    (default True) lets the connection pool the client makes take proxies and certificates
+    from the environment, as httpx does (`HTTP_PROXY`, `NO_PROXY`, `SSL_CERT_FILE`, ...);
+    with your own `http_client`, that client's settings apply. One client is safe to share
+    between threads; close it (or use `with`) to release its connections.
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class Client(SyncAPIClient):
         http_client: httpx.Client | None = None,
         retry_policy: RetryPolicy | None = None,
         max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
+        trust_env: bool = True,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -59,6 +63,7 @@ class Client(SyncAPIClient):
             retry_policy=retry_policy,
             max_empty_pages=max_empty_pages,
             http_client=http_client,
+            trust_env=trust_env,
         )
 
     @cached_property
@@ -86,6 +91,7 @@ class AsyncClient(AsyncAPIClient):
         http_client: httpx.AsyncClient | None = None,
         retry_policy: RetryPolicy | None = None,
         max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
+        trust_env: bool = True,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -96,6 +102,7 @@ class AsyncClient(AsyncAPIClient):
             retry_policy=retry_policy,
             max_empty_pages=max_empty_pages,
             http_client=http_client,
+            trust_env=trust_env,
         )
 
     @cached_property

@@ -86,6 +86,20 @@ def checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
     return url
 
 
+def warn_if_proxied(url: httpx.URL) -> None:
+    """`url` is plain http:// and requests to it go through a proxy (for a host elsewhere,
+    `checked_base_url` has already warned)."""
+    if _is_loopback(url.host):
+        warnings.warn(
+            f"base_url {str(url)!r} uses plain http:// and requests to it go through a proxy "
+            "(HTTP_PROXY or ALL_PROXY in the environment, or the http_client's own): the API "
+            "token would reach the proxy unencrypted. Exclude the host with NO_PROXY, pass "
+            "trust_env=False, or use https://.",
+            InsecureTransportWarning,
+            stacklevel=_caller_stacklevel(),
+        )
+
+
 def positive_int(name: str, value: object) -> int:
     """`value` when it is a whole number of 1 or more, else `InvalidRequestError` naming it."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -110,7 +124,8 @@ def _is_ours(module: str) -> bool:
 
 
 class InsecureTransportWarning(UserWarning):
-    """The base URL would send the token over plain http:// to another machine."""
+    """The token would travel unencrypted: the base URL is plain http:// to another machine,
+    or to this one through a proxy."""
 
 
 def _is_loopback(host: str) -> bool:

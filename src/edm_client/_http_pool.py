@@ -1,4 +1,5 @@
-"""The httpx connection pool's life: its TLS context, its URLs, and closing it when dropped."""
+"""The httpx connection pool's life: building it, sharing it with `with_options` copies, its
+TLS context and URLs, and closing it when dropped."""
 
 from __future__ import annotations
 
@@ -6,12 +7,61 @@ import contextlib
 import functools
 import ssl
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import httpx
 
 if TYPE_CHECKING:
     import asyncio
+
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+
+class Pool(Generic[HttpT]):
+    """The httpx client a `Client` (or `AsyncClient`) and its `with_options` copies share.
+
+    `owned` when the SDK built it (from the client's timeout and `trust_env`); a caller's
+    `http_client` is never replaced."""
+
+    __slots__ = ("_kind", "_timeout", "_trust_env", "http", "owned")
+
+    _kind: type[HttpT]
+    http: HttpT
+
+    def __init__(
+        self,
+        kind: type[HttpT],
+        http: HttpT | None,
+        timeout: httpx.Timeout,
+        trust_env: bool,
+    ) -> None:
+        self._kind = kind
+        self._timeout = timeout
+        self._trust_env = trust_env
+        self.owned = http is None
+        self.http = self._new() if http is None else http
+
+    def _new(self) -> HttpT:
+        return self._kind(
+            timeout=self._timeout,
+            verify=default_ssl_context(self._trust_env),
+            trust_env=self._trust_env,
+        )
+
+
+def uses_proxy(http: httpx.Client | httpx.AsyncClient, url: httpx.URL) -> bool:
+    """Whether `http` would send a request for `url` through a proxy: one from the
+    environment (`HTTP_PROXY`, `ALL_PROXY`, unless `NO_PROXY` excludes the host) or its own."""
+    try:  # httpx's own choice, mounts and NO_PROXY included; private, hence the fallback
+        pool = getattr(http._transport_for_url(url), "_pool", None)
+    except AttributeError:
+        import urllib.request
+
+        proxies = urllib.request.getproxies() if http.trust_env else {}
+        return bool(proxies.get(url.scheme) or proxies.get("all")) and not (
+            urllib.request.proxy_bypass(url.host)
+        )
+    return type(pool).__name__ in {"HTTPProxy", "AsyncHTTPProxy", "SOCKSProxy", "AsyncSOCKSProxy"}
 
 
 _URLS: dict[str, httpx.URL | None] = {}
@@ -35,23 +85,26 @@ def request_url(url: str) -> httpx.URL | str:
 
 
 @functools.cache
-def default_ssl_context() -> ssl.SSLContext:
+def default_ssl_context(trust_env: bool = True) -> ssl.SSLContext:
     """The verifying TLS context every client makes for itself, built once: loading the CA
-    bundle takes ~20 ms, which each new client would otherwise pay."""
-    return httpx.create_ssl_context()
+    bundle takes ~20 ms, which each new client would otherwise pay. With `trust_env`,
+    `SSL_CERT_FILE` / `SSL_CERT_DIR` choose the bundle, as in httpx."""
+    return httpx.create_ssl_context(trust_env=trust_env)
 
 
-def close_dropped_pool(http: httpx.Client) -> None:
+def close_dropped_pool(pool: Pool[httpx.Client]) -> None:
     """A `Client` was garbage-collected unclosed: close its pool instead of leaving sockets."""
+    http = pool.http
     if not http.is_closed:
         with contextlib.suppress(Exception):
             http.close()
 
 
-def close_dropped_async_pool(http: httpx.AsyncClient) -> None:
+def close_dropped_async_pool(pool: Pool[httpx.AsyncClient]) -> None:
     """An `AsyncClient` was garbage-collected unclosed. While an event loop runs (a notebook
     cell, a request handler), its pool is closed on that loop, so no socket is left for the
     collector to warn about and nothing touches a loop that is gone."""
+    http = pool.http
     # Not imported here: without asyncio loaded there is no running loop (and `import
     # edm_client` does not load asyncio; see docs/performance.md).
     asyncio = sys.modules.get("asyncio")
