@@ -28,6 +28,7 @@ from edm_client._exceptions import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     UnprocessableEntityError,
 )
 from edm_client._pagination import AsyncCursorPage, AsyncPaginator, CursorPage
@@ -77,6 +78,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "RetryEvent",
     "RetryPolicy",
     "UnprocessableEntityError",

@@ -22,6 +22,12 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 import httpx
 from typing_extensions import Self
 
+from edm_client._body import (
+    ACCEPT_ENCODING,
+    BodyReader,
+    check_read_body,
+    store_body,
+)
 from edm_client._config import (
     ApiKey,
     checked_token,
@@ -125,10 +131,13 @@ class _BaseClient:
         default_headers: Mapping[str, str] | None,
         retry_policy: RetryPolicy | None,
         max_empty_pages: int,
+        max_response_bytes: int,
     ) -> None:
         api_key, self.base_url = resolve_credentials(api_key, base_url)
         self.max_empty_pages = positive_int("max_empty_pages", max_empty_pages)
         """Empty pages in a row (each with a next_cursor) a listing follows before it raises."""
+        self.max_response_bytes = positive_int("max_response_bytes", max_response_bytes)
+        """The largest body, once decoded, the client reads; a larger one raises."""
         check_timeout(timeout)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise InvalidRequestError(
@@ -148,6 +157,9 @@ class _BaseClient:
         self._default_headers = dict(default_headers or {})
         self._headers = {
             "Accept": "application/json",
+            # Only what _body can inflate with a bound: httpx would also offer br and zstd
+            # when their packages happen to be installed.
+            "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": USER_AGENT,
             **self._default_headers,
         }
@@ -166,6 +178,7 @@ class _BaseClient:
         default_headers: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
         max_empty_pages: int | None = None,
+        max_response_bytes: int | None = None,
     ) -> Self:
         """A copy with other settings that shares this client's connection pool.
 
@@ -182,6 +195,9 @@ class _BaseClient:
             default_headers={**self._default_headers, **(default_headers or {})},
             retry_policy=retry_policy or self.retry_policy,
             max_empty_pages=self.max_empty_pages if max_empty_pages is None else max_empty_pages,
+            max_response_bytes=(
+                self.max_response_bytes if max_response_bytes is None else max_response_bytes
+            ),
             http_client=pool.http,
         )
         copy._pool = pool
@@ -255,6 +271,8 @@ class _BaseClient:
             outcome = yield request
             error: APIConnectionError | None = None
             response: httpx.Response | None = None
+            if isinstance(outcome, EDMError):
+                raise outcome  # the body broke a bound or its encoding: not retried
             if isinstance(outcome, httpx.Response):
                 response = outcome
                 _log_response(response, retries + 1, started)
@@ -309,10 +327,7 @@ class SyncAPIClient(_BaseClient):
             while True:
                 step = send(result)
                 if isinstance(step, httpx.Request):
-                    try:
-                        result = self._pool.http.send(step)
-                    except httpx.RequestError as exc:
-                        result = exc
+                    result = self._exchange(step)
                 elif isinstance(step, _FetchToken):
                     result = self._fetch_token()
                 else:
@@ -321,6 +336,24 @@ class SyncAPIClient(_BaseClient):
         except StopIteration as done:
             value: R = done.value
             return value
+
+    def _exchange(self, request: httpx.Request) -> httpx.Response | Exception:
+        """One attempt: the response with its body read, or what went wrong."""
+        try:
+            response = self._pool.http.send(request, stream=True)
+            try:
+                if response.is_stream_consumed:  # an in-memory transport read it already
+                    check_read_body(response, self.max_response_bytes)
+                else:
+                    reader = BodyReader(response, self.max_response_bytes)
+                    for chunk in response.iter_raw() if reader.raw else response.iter_bytes():
+                        reader.feed(chunk)
+                    store_body(response, reader.body())
+            finally:
+                response.close()
+        except (httpx.RequestError, EDMError) as exc:
+            return exc
+        return response
 
     def _fetch_token(self) -> str:
         token = self._api_key()  # type: ignore[operator]
@@ -375,10 +408,7 @@ class AsyncAPIClient(_BaseClient):
             while True:
                 step = send(result)
                 if isinstance(step, httpx.Request):
-                    try:
-                        result = await self._pool.http.send(step)
-                    except httpx.RequestError as exc:
-                        result = exc
+                    result = await self._exchange(step)
                 elif isinstance(step, _FetchToken):
                     result = await self._fetch_token()
                 else:
@@ -389,6 +419,25 @@ class AsyncAPIClient(_BaseClient):
         except StopIteration as done:
             value: R = done.value
             return value
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response | Exception:
+        """One attempt: the response with its body read, or what went wrong."""
+        try:
+            response = await self._pool.http.send(request, stream=True)
+            try:
+                if response.is_stream_consumed:  # an in-memory transport read it already
+                    check_read_body(response, self.max_response_bytes)
+                else:
+                    reader = BodyReader(response, self.max_response_bytes)
+                    chunks = response.aiter_raw() if reader.raw else response.aiter_bytes()
+                    async for chunk in chunks:
+                        reader.feed(chunk)
+                    store_body(response, reader.body())
+            finally:
+                await response.aclose()
+        except (httpx.RequestError, EDMError) as exc:
+            return exc
+        return response
 
     async def _fetch_token(self) -> str:
         token = self._api_key()  # type: ignore[operator]

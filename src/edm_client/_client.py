@@ -14,6 +14,7 @@ from edm_client._base_client import (
     SyncAPIClient,
     Timeout,
 )
+from edm_client._body import DEFAULT_MAX_RESPONSE_BYTES
 from edm_client._config import ApiKey
 from edm_client._pagination import DEFAULT_MAX_EMPTY_PAGES
 from edm_client._retry import RetryPolicy
@@ -33,8 +34,10 @@ class Client(SyncAPIClient):
     variables. `api_key` may be a zero-argument callable returning the current token: it is
     asked before every attempt, and once more after a 401. `timeout` is seconds or an
     `httpx.Timeout` (default 30 s, 5 s to connect); `max_retries` (default 2) and
-    `retry_policy` control retries. A listing follows at most `max_empty_pages` (default
-    100) empty pages in a row before raising `APIResponseValidationError`. `trust_env`
+    `retry_policy` control retries. A body larger than `max_response_bytes` once decoded
+    (default 16 MiB) raises `ResponseTooLargeError` as soon as that much has arrived. A
+    listing follows at most `max_empty_pages` (default 100) empty pages in a row before
+    raising `APIResponseValidationError`. `trust_env`
     (default True) lets the connection pool the client makes take proxies and certificates
     from the environment, as httpx does (`HTTP_PROXY`, `NO_PROXY`, `SSL_CERT_FILE`, ...);
     with your own `http_client`, that client's settings apply. One client is safe to share
@@ -52,6 +55,7 @@ class Client(SyncAPIClient):
         http_client: httpx.Client | None = None,
         retry_policy: RetryPolicy | None = None,
         max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         trust_env: bool = True,
     ) -> None:
         super().__init__(
@@ -62,6 +66,7 @@ class Client(SyncAPIClient):
             default_headers=default_headers,
             retry_policy=retry_policy,
             max_empty_pages=max_empty_pages,
+            max_response_bytes=max_response_bytes,
             http_client=http_client,
             trust_env=trust_env,
         )
@@ -91,6 +96,7 @@ class AsyncClient(AsyncAPIClient):
         http_client: httpx.AsyncClient | None = None,
         retry_policy: RetryPolicy | None = None,
         max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         trust_env: bool = True,
     ) -> None:
         super().__init__(
@@ -101,6 +107,7 @@ class AsyncClient(AsyncAPIClient):
             default_headers=default_headers,
             retry_policy=retry_policy,
             max_empty_pages=max_empty_pages,
+            max_response_bytes=max_response_bytes,
             http_client=http_client,
             trust_env=trust_env,
         )
