@@ -125,6 +125,7 @@ def test_create_has_the_promised_keyword_only_parameters() -> None:
         *WRITABLE_FIELDS,
         "idempotency_key",
         "timeout",
+        "total_timeout",
         "extra_headers",
     ]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(parameters.values())[1:])
@@ -148,6 +149,7 @@ def test_list_has_the_promised_parameters() -> None:
         "limit",
         "cursor",
         "timeout",
+        "total_timeout",
         "extra_headers",
     ]
     assert parameters["include_deleted"].default is False
@@ -157,7 +159,7 @@ def test_get_takes_the_id_positionally() -> None:
     parameters = inspect.signature(LearningRecords.get).parameters
 
     assert parameters["record_id"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-    assert list(parameters)[2:] == ["timeout", "extra_headers"]
+    assert list(parameters)[2:] == ["timeout", "total_timeout", "extra_headers"]
 
 
 @pytest.mark.parametrize("name", ["create", "get", "list"])

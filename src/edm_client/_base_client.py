@@ -14,10 +14,10 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias, TypeVar
 
 import httpx
 from typing_extensions import Self
@@ -29,8 +29,11 @@ from edm_client._body import (
     store_body,
 )
 from edm_client._config import (
+    NOT_GIVEN,
     ApiKey,
+    NotGiven,
     checked_token,
+    checked_total_timeout,
     headers_problem,
     positive_int,
     resolve_credentials,
@@ -38,12 +41,14 @@ from edm_client._config import (
 )
 from edm_client._exceptions import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     EDMError,
     InvalidRequestError,
 )
 from edm_client._http_pool import (
     Pool,
+    call_deadline,
     close_dropped_async_pool,
     close_dropped_pool,
     request_url,
@@ -61,7 +66,11 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
+DEFAULT_TOTAL_TIMEOUT: Final = 120.0
+"""Above the worst case of the default attempts: 3 x (5 s + 30 s) and two backoff waits."""
 DEFAULT_MAX_RETRIES: Final = 2
+_SHORTEST_ATTEMPT: Final = 0.001
+"""An attempt, or a retry, is not started with less time than this left."""
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 
 Timeout: TypeAlias = float | httpx.Timeout
@@ -86,8 +95,16 @@ class _FetchToken:
     """The step that asks the driver for the current token from the provider."""
 
 
+class _Send(NamedTuple):
+    """The step that asks the driver to send `request` and read its body, by `deadline` (a
+    `time.monotonic()` value; None: no limit)."""
+
+    request: httpx.Request
+    deadline: float | None
+
+
 _FETCH_TOKEN: Final = _FetchToken()
-_Step: TypeAlias = httpx.Request | float | _FetchToken
+_Step: TypeAlias = _Send | float | _FetchToken
 
 # Set by `.with_raw_response` wrappers: the call returns an APIResponse instead of parsing.
 raw_response_mode: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -106,9 +123,12 @@ class RequestOptions:
     timeout: Timeout | None = None
     extra_headers: Mapping[str, str] | None = None
     idempotency_key: str | None = None
+    total_timeout: float | NotGiven | None = NOT_GIVEN
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout)
+        if not isinstance(self.total_timeout, NotGiven):
+            checked_total_timeout(self.total_timeout)
         problem = headers_problem(self.extra_headers)
         if problem:
             raise InvalidRequestError(f"extra_headers: {problem}", param="extra_headers")
@@ -132,8 +152,11 @@ class _BaseClient:
         retry_policy: RetryPolicy | None,
         max_empty_pages: int,
         max_response_bytes: int,
+        total_timeout: float | None,
     ) -> None:
         api_key, self.base_url = resolve_credentials(api_key, base_url)
+        self.total_timeout = checked_total_timeout(total_timeout)
+        """Seconds a whole call may take, every attempt and wait included; None: no limit."""
         self.max_empty_pages = positive_int("max_empty_pages", max_empty_pages)
         """Empty pages in a row (each with a next_cursor) a listing follows before it raises."""
         self.max_response_bytes = positive_int("max_response_bytes", max_response_bytes)
@@ -146,6 +169,7 @@ class _BaseClient:
                 param="retry_policy",
             )
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeouts = self.timeout.as_dict()
         policy = retry_policy or RetryPolicy()
         if max_retries is not None and max_retries != policy.max_retries:
             policy = RetryPolicy(**{**_policy_fields(policy), "max_retries": max_retries})
@@ -179,11 +203,12 @@ class _BaseClient:
         retry_policy: RetryPolicy | None = None,
         max_empty_pages: int | None = None,
         max_response_bytes: int | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> Self:
         """A copy with other settings that shares this client's connection pool.
 
-        A setting left as None keeps this client's; `default_headers` are added to this
-        client's. Closing the copy leaves the pool open.
+        A setting left out keeps this client's (`total_timeout=None` removes the limit);
+        `default_headers` are added to this client's. Closing the copy leaves the pool open.
         """
         cls: Any = type(self)  # Client or AsyncClient, whose constructors take http_client
         pool = self._pool
@@ -198,6 +223,9 @@ class _BaseClient:
             max_response_bytes=(
                 self.max_response_bytes if max_response_bytes is None else max_response_bytes
             ),
+            total_timeout=(
+                self.total_timeout if isinstance(total_timeout, NotGiven) else total_timeout
+            ),
             http_client=pool.http,
         )
         copy._pool = pool
@@ -209,6 +237,7 @@ class _BaseClient:
         settings: dict[str, Any] = {
             "base_url": str(self.base_url),
             "timeout": self.timeout,
+            "total_timeout": self.total_timeout,
             "max_retries": self.max_retries,
         }
         if self._default_headers:
@@ -228,7 +257,9 @@ class _BaseClient:
             self._signed = signed
         return signed[1]
 
-    def _build_request(self, options: RequestOptions, token: str) -> httpx.Request:
+    def _build_request(
+        self, options: RequestOptions, token: str, left: float | None
+    ) -> httpx.Request:
         headers = self._signed_headers(token)
         if (
             options.content is not None
@@ -242,13 +273,19 @@ class _BaseClient:
                 headers[IDEMPOTENCY_HEADER] = options.idempotency_key
             if options.extra_headers:
                 headers.update(options.extra_headers)
+        timeouts = (
+            self._timeouts if options.timeout is None else httpx.Timeout(options.timeout).as_dict()
+        )
+        if left is not None and any(t is None or t > left for t in timeouts.values()):
+            # No single wait may outlast the call (the dict is shared: never change it).
+            timeouts = {p: left if t is None or t > left else t for p, t in timeouts.items()}
         return self._pool.http.build_request(
             options.method,
             request_url(self._url_prefix + options.path),
             params=options.params,
             content=options.content,
             headers=headers,
-            timeout=self.timeout if options.timeout is None else options.timeout,
+            extensions={"timeout": timeouts},
         )
 
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
@@ -262,13 +299,24 @@ class _BaseClient:
         raw = raw_response_mode.get()
         policy = self.retry_policy
         provider = None if isinstance(self._api_key, str) else self._api_key
+        total = (
+            self.total_timeout
+            if isinstance(options.total_timeout, NotGiven)
+            else options.total_timeout
+        )
+        deadline = None if total is None else time.monotonic() + total
         refreshed = False
         retries = 0
+        attempts = 0
         while True:
             token = self._api_key if provider is None else (yield _FETCH_TOKEN)
-            request = self._build_request(options, token)  # type: ignore[arg-type]
+            left = None if deadline is None else deadline - time.monotonic()
+            request = self._build_request(options, token, left)  # type: ignore[arg-type]
+            if left is not None and left < _SHORTEST_ATTEMPT:
+                raise _out_of_time(request, total, attempts)
+            attempts += 1
             started = time.perf_counter()
-            outcome = yield request
+            outcome = yield _Send(request, deadline)
             error: APIConnectionError | None = None
             response: httpx.Response | None = None
             if isinstance(outcome, EDMError):
@@ -285,11 +333,16 @@ class _BaseClient:
                 if retries >= policy.max_retries or not policy.should_retry(response):
                     raise status_error(response)
             else:
+                if deadline is not None and deadline - time.monotonic() < _SHORTEST_ATTEMPT:
+                    raise _out_of_time(request, total, attempts)
                 error = _connection_error(outcome, request)
                 _log_error(request, error, retries + 1)
                 if retries >= policy.max_retries or not isinstance(outcome, httpx.TransportError):
                     raise error
             delay = policy.delay(retries, response)
+            if deadline is not None and time.monotonic() + delay + _SHORTEST_ATTEMPT > deadline:
+                last = error or status_error(response)  # type: ignore[arg-type]
+                raise _no_time_to_retry(request, total, attempts, delay, last) from last
             retries += 1
             if policy.on_retry is not None:
                 policy.on_retry(RetryEvent(retries, delay, error, response))
@@ -326,7 +379,7 @@ class SyncAPIClient(_BaseClient):
         try:
             while True:
                 step = send(result)
-                if isinstance(step, httpx.Request):
+                if isinstance(step, _Send):
                     result = self._exchange(step)
                 elif isinstance(step, _FetchToken):
                     result = self._fetch_token()
@@ -337,15 +390,16 @@ class SyncAPIClient(_BaseClient):
             value: R = done.value
             return value
 
-    def _exchange(self, request: httpx.Request) -> httpx.Response | Exception:
+    def _exchange(self, step: _Send) -> httpx.Response | Exception:
         """One attempt: the response with its body read, or what went wrong."""
+        deadline = call_deadline.set(step.deadline)
         try:
-            response = self._pool.http.send(request, stream=True)
+            response = self._pool.http.send(step.request, stream=True)
             try:
                 if response.is_stream_consumed:  # an in-memory transport read it already
                     check_read_body(response, self.max_response_bytes)
                 else:
-                    reader = BodyReader(response, self.max_response_bytes)
+                    reader = BodyReader(response, self.max_response_bytes, step.deadline)
                     for chunk in response.iter_raw() if reader.raw else response.iter_bytes():
                         reader.feed(chunk)
                     store_body(response, reader.body())
@@ -353,6 +407,8 @@ class SyncAPIClient(_BaseClient):
                 response.close()
         except (httpx.RequestError, EDMError) as exc:
             return exc
+        finally:
+            call_deadline.reset(deadline)
         return response
 
     def _fetch_token(self) -> str:
@@ -407,7 +463,7 @@ class AsyncAPIClient(_BaseClient):
         try:
             while True:
                 step = send(result)
-                if isinstance(step, httpx.Request):
+                if isinstance(step, _Send):
                     result = await self._exchange(step)
                 elif isinstance(step, _FetchToken):
                     result = await self._fetch_token()
@@ -420,23 +476,30 @@ class AsyncAPIClient(_BaseClient):
             value: R = done.value
             return value
 
-    async def _exchange(self, request: httpx.Request) -> httpx.Response | Exception:
+    async def _exchange(self, step: _Send) -> httpx.Response | Exception:
         """One attempt: the response with its body read, or what went wrong."""
         try:
-            response = await self._pool.http.send(request, stream=True)
-            try:
-                if response.is_stream_consumed:  # an in-memory transport read it already
-                    check_read_body(response, self.max_response_bytes)
-                else:
-                    reader = BodyReader(response, self.max_response_bytes)
-                    chunks = response.aiter_raw() if reader.raw else response.aiter_bytes()
-                    async for chunk in chunks:
-                        reader.feed(chunk)
-                    store_body(response, reader.body())
-            finally:
-                await response.aclose()
+            if step.deadline is None:
+                return await self._receive(step.request, None)
+            return await _within(step.deadline, self._receive(step.request, step.deadline))
         except (httpx.RequestError, EDMError) as exc:
             return exc
+        except TimeoutError:  # asyncio's, at the call's deadline (an alias of it from 3.11)
+            return httpx.ReadTimeout("total_timeout passed", request=step.request)
+
+    async def _receive(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
+        response = await self._pool.http.send(request, stream=True)
+        try:
+            if response.is_stream_consumed:  # an in-memory transport read it already
+                check_read_body(response, self.max_response_bytes)
+            else:
+                reader = BodyReader(response, self.max_response_bytes, deadline)
+                chunks = response.aiter_raw() if reader.raw else response.aiter_bytes()
+                async for chunk in chunks:
+                    reader.feed(chunk)
+                store_body(response, reader.body())
+        finally:
+            await response.aclose()
         return response
 
     async def _fetch_token(self) -> str:
@@ -480,6 +543,49 @@ def _checked_flag(trust_env: object) -> bool:
 
 def _policy_fields(policy: RetryPolicy) -> dict[str, Any]:
     return {name: getattr(policy, name) for name in policy.__dataclass_fields__}
+
+
+async def _within(deadline: float, work: Awaitable[R]) -> R:
+    """`await work`, cancelled at `deadline` with `TimeoutError`."""
+    import asyncio
+
+    left = deadline - time.monotonic()
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(left):
+            return await work
+    try:
+        return await asyncio.wait_for(work, left)
+    except asyncio.TimeoutError:  # not yet the builtin TimeoutError on 3.10
+        raise TimeoutError from None
+
+
+def _out_of_time(request: httpx.Request, total: float | None, attempts: int) -> APITimeoutError:
+    return APITimeoutError(
+        f"{request.method} {request.url} did not finish within total_timeout={total:g} s "
+        f"({_attempts_made(attempts)}); {_RAISE_TOTAL_TIMEOUT}",
+        request=request,
+    )
+
+
+def _no_time_to_retry(
+    request: httpx.Request, total: float | None, attempts: int, delay: float, last: APIError
+) -> APITimeoutError:
+    return APITimeoutError(
+        f"{request.method} {request.url} stopped after {_attempts_made(attempts)}: waiting "
+        f"{delay:.2f} s for the next retry would pass total_timeout={total:g} s. The last "
+        f"attempt failed with: {last.message.rstrip('.')}. To wait, {_RAISE_TOTAL_TIMEOUT}",
+        request=request,
+    )
+
+
+_RAISE_TOTAL_TIMEOUT: Final = (
+    "raise total_timeout= (on the call, the client or with_options), or pass "
+    "total_timeout=None for no limit."
+)
+
+
+def _attempts_made(attempts: int) -> str:
+    return f"{attempts} attempt{'' if attempts == 1 else 's'}"
 
 
 def _connection_error(exc: BaseException, request: httpx.Request) -> APIConnectionError:

@@ -1,6 +1,8 @@
-"""Reading a response body as a stream, so that a huge or endless one costs a bounded amount.
+"""Reading a response body as a stream, so that a huge, endless or trickling one costs a bounded
+amount of memory and time.
 
-The read stops as soon as the *decoded* size passes `max_response_bytes`. httpx would inflate
+The read stops as soon as the *decoded* size passes `max_response_bytes`, or the call's
+deadline passes between two chunks (`total_timeout`). httpx would inflate
 each compressed chunk whole (a 64 KiB chunk of a gzip bomb is 64 MiB), so the encodings the
 SDK asks for, gzip and deflate, are inflated here with zlib's output bound instead; anything
 else (only a server ignoring `Accept-Encoding` sends it) is left to httpx and counted.
@@ -8,6 +10,7 @@ else (only a server ignoring `Accept-Encoding` sends it) is left to httpx and co
 
 from __future__ import annotations
 
+import time
 import zlib
 from typing import Final
 
@@ -42,11 +45,23 @@ class BodyReader:
     Drivers iterate `response.iter_raw()` when `raw` (this reader decodes), else
     `response.iter_bytes()`, pass each chunk to `feed`, then store `body()`."""
 
-    __slots__ = ("_inflater", "_limit", "_parts", "_raw_deflate", "_response", "_size", "raw")
+    __slots__ = (
+        "_deadline",
+        "_inflater",
+        "_limit",
+        "_parts",
+        "_raw_deflate",
+        "_response",
+        "_size",
+        "raw",
+    )
 
-    def __init__(self, response: httpx.Response, limit: int) -> None:
+    def __init__(self, response: httpx.Response, limit: int, deadline: float | None) -> None:
         self._response = response
         self._limit = limit
+        self._deadline = deadline
+        if deadline is not None:
+            _read_timeout_until(response.request, deadline)
         self._parts: list[bytes] = []
         self._size = 0
         self._inflater: zlib._Decompress | None = None
@@ -62,6 +77,10 @@ class BodyReader:
                 raise too_large(response, limit)  # known before a byte of it is read
 
     def feed(self, chunk: bytes) -> None:
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise httpx.ReadTimeout(
+                "total_timeout passed while the body was arriving", request=self._response.request
+            )
         if self._inflater is None:
             self._add(chunk)
             return
@@ -105,6 +124,18 @@ class BodyReader:
             response=response,
             request_id=request_id,
         )
+
+
+def _read_timeout_until(request: httpx.Request, deadline: float) -> None:
+    """Cut the read timeout of the body phase to the time left. httpcore takes it once, when
+    the body starts, from the extensions it shares with `request`; a pool the SDK made also
+    cuts every single wait (`_http_pool.call_deadline`), a caller's pool only this."""
+    timeouts = request.extensions.get("timeout")
+    if isinstance(timeouts, dict):
+        left = max(deadline - time.monotonic(), 0.001)
+        read = timeouts.get("read")
+        if read is None or read > left:
+            request.extensions["timeout"] = {**timeouts, "read": left}
 
 
 def check_read_body(response: httpx.Response, limit: int) -> None:

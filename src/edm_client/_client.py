@@ -10,6 +10,7 @@ import httpx
 
 from edm_client._base_client import (
     DEFAULT_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
     AsyncAPIClient,
     SyncAPIClient,
     Timeout,
@@ -33,7 +34,9 @@ class Client(SyncAPIClient):
     `api_key` and `base_url` default to the `EDM_API_KEY` and `EDM_BASE_URL` environment
     variables. `api_key` may be a zero-argument callable returning the current token: it is
     asked before every attempt, and once more after a 401. `timeout` is seconds or an
-    `httpx.Timeout` (default 30 s, 5 s to connect); `max_retries` (default 2) and
+    `httpx.Timeout` (default 30 s, 5 s to connect) for each wait of an attempt;
+    `total_timeout` (default 120 s, None for no limit) bounds a whole call, every attempt,
+    retry wait and body read included, with `APITimeoutError`. `max_retries` (default 2) and
     `retry_policy` control retries. A body larger than `max_response_bytes` once decoded
     (default 16 MiB) raises `ResponseTooLargeError` as soon as that much has arrived. A
     listing follows at most `max_empty_pages` (default 100) empty pages in a row before
@@ -54,14 +57,16 @@ class Client(SyncAPIClient):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         retry_policy: RetryPolicy | None = None,
-        max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
+        total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
         trust_env: bool = True,
     ) -> None:
         super().__init__(
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
+            total_timeout=total_timeout,
             max_retries=max_retries,
             default_headers=default_headers,
             retry_policy=retry_policy,
@@ -95,14 +100,16 @@ class AsyncClient(AsyncAPIClient):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         retry_policy: RetryPolicy | None = None,
-        max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
+        total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
         trust_env: bool = True,
     ) -> None:
         super().__init__(
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
+            total_timeout=total_timeout,
             max_retries=max_retries,
             default_headers=default_headers,
             retry_policy=retry_policy,

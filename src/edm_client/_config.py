@@ -6,6 +6,7 @@ Every message names the setting and the fix, and never shows a token or header v
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import sys
 import warnings
@@ -98,6 +99,34 @@ def warn_if_proxied(url: httpx.URL) -> None:
             InsecureTransportWarning,
             stacklevel=_caller_stacklevel(),
         )
+
+
+class NotGiven:
+    """The type of `NOT_GIVEN`: an argument left out, where None means something of its own
+    (`total_timeout=None` removes the limit; leaving it out keeps the client's)."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+
+def checked_total_timeout(value: object) -> float | None:
+    """A `total_timeout`: None (no limit) or a finite number of seconds above 0."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value > 0)
+    ):
+        raise InvalidRequestError(
+            "total_timeout must be a finite number of seconds above 0, or None for no limit, "
+            f"not {value!r}",
+            param="total_timeout",
+        )
+    return float(value)
 
 
 def positive_int(name: str, value: object) -> int:

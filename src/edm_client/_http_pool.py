@@ -4,10 +4,13 @@ TLS context and URLs, and closing it when dropped."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import ssl
 import sys
-from typing import TYPE_CHECKING, Generic, TypeVar
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import httpx
 
@@ -42,11 +45,105 @@ class Pool(Generic[HttpT]):
         self.http = self._new() if http is None else http
 
     def _new(self) -> HttpT:
-        return self._kind(
+        http = self._kind(
             timeout=self._timeout,
             verify=default_ssl_context(self._trust_env),
             trust_env=self._trust_env,
         )
+        if isinstance(http, httpx.Client):  # async calls are bounded by asyncio's own timeout
+            for pool in _connection_pools(http):
+                pool._network_backend = _DeadlineBackend(pool._network_backend)
+        return http
+
+
+call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "edm_client_call_deadline", default=None
+)
+"""When the call this thread is running must end (`time.monotonic()`), set by the sync driver
+around each attempt; every network wait of a pool the SDK made ends by then."""
+
+_LAST_WAIT: Final = 0.001
+"""What a wait gets once the deadline has passed: data already there is still read, and
+anything else fails as the timeout httpx knows how to report."""
+
+
+def _until_deadline(timeout: float | None) -> float | None:
+    deadline = call_deadline.get()
+    if deadline is None:
+        return timeout
+    left = max(deadline - time.monotonic(), _LAST_WAIT)
+    return left if timeout is None or left < timeout else timeout
+
+
+class _DeadlineStream:
+    """An httpcore network stream whose every wait ends by the call's deadline.
+
+    httpcore takes its read timeout once per phase (the response headers, then the whole body),
+    so a server trickling bytes could hold one phase forever; here each socket wait is cut to
+    the time the call has left."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = self._stream.read(max_bytes, _until_deadline(timeout))
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _until_deadline(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: Any = None
+    ) -> _DeadlineStream:
+        stream = self._stream.start_tls(ssl_context, server_hostname, _until_deadline(timeout))
+        return _DeadlineStream(stream)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    """An httpcore network backend whose streams are `_DeadlineStream`s."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> _DeadlineStream:
+        stream = self._backend.connect_tcp(
+            host, port, _until_deadline(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> _DeadlineStream:
+        stream = self._backend.connect_unix_socket(path, _until_deadline(timeout), socket_options)
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _connection_pools(http: httpx.Client | httpx.AsyncClient) -> Iterator[Any]:
+    """The httpcore connection pools behind `http`: its transport's and its proxies'.
+
+    These are httpx internals (there is no public way to reach them); on an httpx where they
+    are not found this yields nothing and the SDK falls back to what it can do from outside."""
+    transports = [getattr(http, "_transport", None), *getattr(http, "_mounts", {}).values()]
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        if hasattr(pool, "_network_backend"):
+            yield pool
 
 
 def uses_proxy(http: httpx.Client | httpx.AsyncClient, url: httpx.URL) -> bool:

@@ -15,6 +15,7 @@ from edm_client._bulk import (
     created_parser,
     prepare_item,
 )
+from edm_client._config import NOT_GIVEN, NotGiven
 from edm_client._pagination import AsyncPaginator, CursorPage
 from edm_client._params import (
     DateTimeInput,
@@ -75,7 +76,13 @@ _LIST_PARAMS: dict[str, _Converter] = {
     "limit": page_limit,
     "cursor": filter_str,
 }
-_CREATE_ARGUMENTS = (*_CREATE_FIELDS, "idempotency_key", "timeout", "extra_headers")
+_CREATE_ARGUMENTS = (
+    *_CREATE_FIELDS,
+    "idempotency_key",
+    "timeout",
+    "total_timeout",
+    "extra_headers",
+)
 """What an item of `create_many` may hold: `create`'s keyword arguments."""
 _parse_created = created_parser(LearningRecord)
 
@@ -89,6 +96,7 @@ def _create_options(args: Mapping[str, Any]) -> RequestOptions:
         content=encode_body(body),
         idempotency_key=idempotency_key(args["idempotency_key"]),
         timeout=args["timeout"],
+        total_timeout=args["total_timeout"],
         extra_headers=args["extra_headers"],
     )
 
@@ -102,6 +110,7 @@ def _get_options(args: Mapping[str, Any]) -> RequestOptions:
         "GET",
         f"{PATH}/{path_segment('record_id', args['record_id'])}",
         timeout=args["timeout"],
+        total_timeout=args["total_timeout"],
         extra_headers=args["extra_headers"],
     )
 
@@ -111,7 +120,12 @@ def _list_options(args: Mapping[str, Any]) -> RequestOptions:
     if wire_bool("include_deleted", args["include_deleted"]):
         params["include_deleted"] = "true"
     return RequestOptions(
-        "GET", PATH, params=params, timeout=args["timeout"], extra_headers=args["extra_headers"]
+        "GET",
+        PATH,
+        params=params,
+        timeout=args["timeout"],
+        total_timeout=args["total_timeout"],
+        extra_headers=args["extra_headers"],
     )
 
 
@@ -139,6 +153,7 @@ class LearningRecords(SyncAPIResource):
         source_type: SourceTypeInput | None = None,
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> LearningRecord:
         """Store a learning record and return it as the server stored it.
@@ -185,6 +200,7 @@ class LearningRecords(SyncAPIResource):
         record_id: IdInput,
         *,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> LearningRecord:
         """Fetch one record by id (soft-deleted ones too). Raises `NotFoundError` if absent."""
@@ -202,6 +218,7 @@ class LearningRecords(SyncAPIResource):
         limit: int | None = None,
         cursor: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CursorPage[LearningRecord]:
         """The first page of matching records, oldest first.
@@ -237,6 +254,7 @@ class AsyncLearningRecords(AsyncAPIResource):
         source_type: SourceTypeInput | None = None,
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> LearningRecord:
         """Store a learning record and return it as the server stored it.
@@ -271,6 +289,7 @@ class AsyncLearningRecords(AsyncAPIResource):
         record_id: IdInput,
         *,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> LearningRecord:
         """Fetch one record by id (soft-deleted ones too). Raises `NotFoundError` if absent."""
@@ -288,6 +307,7 @@ class AsyncLearningRecords(AsyncAPIResource):
         limit: int | None = None,
         cursor: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncPaginator[LearningRecord]:
         """Matching records, oldest first: `await` it for the first page, or `async for` all.
