@@ -296,6 +296,7 @@ class _BaseClient:
                 "block), and so are its with_options() copies, which share its connections; "
                 "create a new client."
             )
+        self._pool.check_fork()
         raw = raw_response_mode.get()
         policy = self.retry_policy
         provider = None if isinstance(self._api_key, str) else self._api_key

@@ -1,11 +1,12 @@
-"""The httpx connection pool's life: building it, sharing it with `with_options` copies, its
-TLS context and URLs, and closing it when dropped."""
+"""The httpx connection pool's life: building it, sharing it with `with_options` copies,
+replacing it in a forked child, its TLS context and URLs, and closing it when dropped."""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import functools
+import os
 import ssl
 import sys
 import time
@@ -14,19 +15,35 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import httpx
 
+from edm_client._exceptions import EDMError
+
 if TYPE_CHECKING:
     import asyncio
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+_forks = 0
+"""How many times this process is a fork's child (counted by the at-fork hook below)."""
+
+
+def _forked() -> None:
+    global _forks  # noqa: PLW0603
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forked)
 
 
 class Pool(Generic[HttpT]):
     """The httpx client a `Client` (or `AsyncClient`) and its `with_options` copies share.
 
     `owned` when the SDK built it (from the client's timeout and `trust_env`); a caller's
-    `http_client` is never replaced."""
+    `http_client` is never replaced. After `os.fork()`, parent and child would share the
+    pooled keep-alive sockets and read each other's responses, so the child's first call
+    (`check_fork`) gives it connections of its own; the parent's are left as they are."""
 
-    __slots__ = ("_kind", "_timeout", "_trust_env", "http", "owned")
+    __slots__ = ("_forks", "_kind", "_timeout", "_trust_env", "http", "owned")
 
     _kind: type[HttpT]
     http: HttpT
@@ -41,8 +58,36 @@ class Pool(Generic[HttpT]):
         self._kind = kind
         self._timeout = timeout
         self._trust_env = trust_env
+        self._forks = _forks
         self.owned = http is None
         self.http = self._new() if http is None else http
+
+    def check_fork(self) -> None:
+        if self._forks != _forks:
+            self._after_fork()
+
+    def _after_fork(self) -> None:
+        inherited = self.http
+        if isinstance(inherited, httpx.Client):
+            # Closing this process's copies of the sockets sends nothing, so the parent's
+            # connections live on; and no lock is taken (a parent thread may have held one
+            # at the fork, and it would never be released here).
+            for pool in _connection_pools(inherited):
+                for connection in pool.connections:
+                    with contextlib.suppress(Exception):
+                        connection.close()
+        elif not self.owned and any(p.connections for p in _connection_pools(inherited)):
+            raise EDMError(
+                "This AsyncClient was made before os.fork() with your own http_client, whose "
+                "pooled connections belong to the parent process and its event loop. Create "
+                "the httpx.AsyncClient (and the AsyncClient) in the child process, or leave "
+                "out http_client: the AsyncClient then opens a pool of its own in the child."
+            )
+        # An async pool's sockets belong to the parent's event loop, which does not run here:
+        # it is dropped untouched, and the collector closes this process's copies.
+        if self.owned:
+            self.http = self._new()
+        self._forks = _forks
 
     def _new(self) -> HttpT:
         http = self._kind(
