@@ -290,7 +290,8 @@ class _BaseClient:
 
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """Run one call to completion: yields steps for the driver, returns the result."""
-        if self._pool.http.is_closed:
+        pool = self._pool
+        if pool.closed or (pool.http.is_closed and not pool.owned):
             raise EDMError(
                 f"This {type(self).__name__} is closed (by close() or the end of its `with` "
                 "block), and so are its with_options() copies, which share its connections; "
@@ -423,11 +424,13 @@ class SyncAPIClient(_BaseClient):
     def close(self) -> None:
         """Close the connection pool (copies from `with_options` share it and do not close it)."""
         if self._owns_http:
+            self._pool.closed = True
             self._pool.http.close()
 
     @property
     def is_closed(self) -> bool:
-        return self._pool.http.is_closed
+        pool = self._pool
+        return pool.closed or (pool.http.is_closed and not pool.owned)
 
     def __enter__(self) -> Self:
         return self
@@ -458,6 +461,12 @@ class AsyncAPIClient(_BaseClient):
         self._warn_if_proxied()
 
     async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
+        import asyncio  # here, so that `import edm_client` does not load asyncio
+
+        pool = self._pool
+        loop = asyncio.get_running_loop()
+        if pool.loop is not loop or pool.http.is_closed:
+            await pool.enter_loop(loop)
         steps = self._attempts(options, parser)
         send = steps.send
         result: Any = None
@@ -469,8 +478,6 @@ class AsyncAPIClient(_BaseClient):
                 elif isinstance(step, _FetchToken):
                     result = await self._fetch_token()
                 else:
-                    import asyncio  # here, so that `import edm_client` does not load asyncio
-
                     await asyncio.sleep(step)
                     result = None
         except StopIteration as done:
@@ -512,6 +519,7 @@ class AsyncAPIClient(_BaseClient):
     async def close(self) -> None:
         """Close the connection pool (copies from `with_options` share it and do not close it)."""
         if self._owns_http:
+            self._pool.closed = True
             await self._pool.http.aclose()
 
     async def aclose(self) -> None:
@@ -520,7 +528,8 @@ class AsyncAPIClient(_BaseClient):
 
     @property
     def is_closed(self) -> bool:
-        return self._pool.http.is_closed
+        pool = self._pool
+        return pool.closed or (pool.http.is_closed and not pool.owned)
 
     async def __aenter__(self) -> Self:
         return self

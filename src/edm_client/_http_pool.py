@@ -1,5 +1,6 @@
 """The httpx connection pool's life: building it, sharing it with `with_options` copies,
-replacing it in a forked child, its TLS context and URLs, and closing it when dropped."""
+replacing it in a forked child or (async) for a new event loop, its TLS context and URLs, and
+closing it when dropped."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import os
 import ssl
 import sys
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import httpx
@@ -41,9 +43,24 @@ class Pool(Generic[HttpT]):
     `owned` when the SDK built it (from the client's timeout and `trust_env`); a caller's
     `http_client` is never replaced. After `os.fork()`, parent and child would share the
     pooled keep-alive sockets and read each other's responses, so the child's first call
-    (`check_fork`) gives it connections of its own; the parent's are left as they are."""
+    (`check_fork`) gives it connections of its own; the parent's are left as they are.
 
-    __slots__ = ("_forks", "_kind", "_timeout", "_trust_env", "http", "owned")
+    An async pool's connections belong to the event loop they were opened on, and each
+    `asyncio.run()` makes a new loop: `enter_loop` moves an owned pool to the loop a call
+    runs on (`loop`)."""
+
+    __slots__ = (
+        "__weakref__",
+        "_forks",
+        "_guard",
+        "_kind",
+        "_timeout",
+        "_trust_env",
+        "closed",
+        "http",
+        "loop",
+        "owned",
+    )
 
     _kind: type[HttpT]
     http: HttpT
@@ -61,6 +78,10 @@ class Pool(Generic[HttpT]):
         self._forks = _forks
         self.owned = http is None
         self.http = self._new() if http is None else http
+        self.closed = False
+        """Closed by its client's close(): nothing may renew it."""
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._guard: AsyncIterator[None] | None = None
 
     def check_fork(self) -> None:
         if self._forks != _forks:
@@ -87,7 +108,43 @@ class Pool(Generic[HttpT]):
         # it is dropped untouched, and the collector closes this process's copies.
         if self.owned:
             self.http = self._new()
+        if self._guard is not None:
+            # Kept, not dropped: dropping it would make the parent's loop (a copy here) be
+            # asked to finalize it.
+            _inherited_guards.append(self._guard)
+        self.loop = self._guard = None
         self._forks = _forks
+
+    async def enter_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve calls on `loop`: called when a call runs on another loop than the last one,
+        or the pool was closed along with its loop."""
+        self.check_fork()
+        previous = self.loop
+        if self.closed or (previous is not None and previous is not loop and previous.is_running()):
+            return  # closed (the call says so), or shared with a loop still running: as httpx
+        if previous is not None or self.http.is_closed:
+            if not self.owned:
+                if self.http.is_closed:
+                    return  # closed by its owner: the call says so
+                if not any(p.connections for p in _connection_pools(self.http)):
+                    self.loop = loop  # nothing tied to the old loop (an in-memory transport)
+                    return
+                raise EDMError(
+                    "This AsyncClient's http_client was used in an event loop that has since "
+                    "ended (each asyncio.run() call makes a new one), and it holds connections "
+                    "that belong to that loop. Create the httpx.AsyncClient and the "
+                    "AsyncClient inside the loop that uses them, or leave out http_client: "
+                    "the AsyncClient then opens a fresh pool for each new loop."
+                )
+            # The old pool is dropped without touching its loop, which may be closed.
+            self.http = self._new()
+        self.loop = loop
+        if self.owned:
+            # Registered with the loop as an async generator, so that when asyncio.run()
+            # ends the loop it closes this pool first, on that loop, leaving no socket to warn.
+            guard = _closed_with(weakref.ref(self), loop)
+            await guard.__anext__()
+            self._guard = guard
 
     def _new(self) -> HttpT:
         http = self._kind(
@@ -99,6 +156,23 @@ class Pool(Generic[HttpT]):
             for pool in _connection_pools(http):
                 pool._network_backend = _DeadlineBackend(pool._network_backend)
         return http
+
+
+_inherited_guards: list[AsyncIterator[None]] = []
+
+
+async def _closed_with(
+    pool_ref: weakref.ReferenceType[Pool[Any]], loop: asyncio.AbstractEventLoop
+) -> AsyncIterator[None]:
+    """Suspended until its loop shuts down its async generators, then closes the pool if the
+    pool still serves that loop."""
+    try:
+        yield
+    finally:
+        pool = pool_ref()
+        if pool is not None and pool.loop is loop:
+            with contextlib.suppress(Exception):
+                await pool.http.aclose()
 
 
 call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -256,6 +330,8 @@ def close_dropped_async_pool(pool: Pool[httpx.AsyncClient]) -> None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return  # no loop to close it on: the sockets go with the garbage, as in httpx
+    if pool.loop is not None and pool.loop is not loop:
+        return  # its connections belong to another loop, which alone can close them
     task = loop.create_task(_close_quietly(http))
     _closing.add(task)
     task.add_done_callback(_closing.discard)
