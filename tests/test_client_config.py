@@ -682,3 +682,45 @@ def test_a_retry_policy_of_the_wrong_type_is_refused(cls: type[Client] | type[As
             base_url="https://edm.example.com",
             retry_policy={"max_retries": 3},  # type: ignore[arg-type]
         )
+
+
+UNUSABLE_SETTINGS = [
+    *(("max_empty_pages", v) for v in (0, -1, 2.5, "100", True)),
+    *(("max_response_bytes", v) for v in (0, -5, 1.5, "1024", False)),
+    *(("total_timeout", v) for v in (0, -1, float("nan"), float("inf"), "10", True)),
+]
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+@pytest.mark.parametrize(("setting", "value"), UNUSABLE_SETTINGS)
+def test_an_unusable_limit_is_refused_naming_it_on_the_client_and_in_with_options(
+    cls: type[Client], setting: str, value: Any
+) -> None:
+    with pytest.raises(InvalidRequestError, match=setting) as caught:
+        cls(api_key="tok", base_url="https://edm.test", **{setting: value})
+    assert caught.value.param == setting
+
+    client = cls(api_key="tok", base_url="https://edm.test")
+    with pytest.raises(InvalidRequestError, match=setting):
+        client.with_options(**{setting: value})
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("max_empty_pages", None), ("max_response_bytes", None), ("trust_env", None)],
+)
+def test_a_limit_that_has_no_off_switch_refuses_none(
+    cls: type[Client], setting: str, value: Any
+) -> None:
+    with pytest.raises(InvalidRequestError, match=setting):
+        cls(api_key="tok", base_url="https://edm.test", **{setting: value})
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+@pytest.mark.parametrize("value", [0, "false"])
+def test_trust_env_must_be_true_or_false(cls: type[Client], value: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="trust_env") as caught:
+        cls(api_key="tok", base_url="https://edm.test", trust_env=value)
+
+    assert caught.value.param == "trust_env"

@@ -5,10 +5,7 @@ a caller's `http_client`, whose connections belong to the first loop, gets a cle
 from __future__ import annotations
 
 import asyncio
-import gc
-import sys
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,37 +13,7 @@ import pytest
 
 from edm_client import AsyncClient, EDMError
 from edm_client.testing import FakeServer
-from loopback import Loopback, serve
-
-
-@pytest.fixture
-def fake() -> FakeServer:
-    return FakeServer()
-
-
-@pytest.fixture
-def loopback(fake: FakeServer) -> Iterator[Loopback]:
-    with serve(fake) as running:
-        yield running
-
-
-@pytest.fixture
-def complaints(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[str]]]:
-    """Call it for every warning, and every error a finalizer swallowed, so far."""
-    swallowed: list[str] = []
-
-    def unraisable(hook_args: Any) -> None:
-        swallowed.append(f"{hook_args.exc_type.__name__}: {hook_args.exc_value}")
-
-    monkeypatch.setattr(sys, "unraisablehook", unraisable)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-
-        def so_far() -> list[str]:
-            gc.collect()
-            return swallowed + [f"{w.category.__name__}: {w.message}" for w in caught]
-
-        yield so_far
+from loopback import Loopback
 
 
 def _titles(client: AsyncClient, title: str) -> Any:

@@ -77,49 +77,42 @@ def _check_all(client: Client, ids: list[str]) -> str:
     return f"{len(wrong)} wrong of {ROUNDS * len(ids)}"
 
 
-def test_after_a_fork_a_client_in_each_process_gets_its_own_records(fake: FakeServer) -> None:
+def _same_client(fake: FakeServer) -> tuple[Client, Client]:
     client = Client(api_key=fake.issue_token(), base_url=fake.base_url, trust_env=False)
-    parent_ids = _records(client, 3, "parent")
-    child_ids = _records(client, 3, "child")  # the pool now holds a kept-alive connection
+    return client, client
+
+
+def _a_copy_in_the_child(fake: FakeServer) -> tuple[Client, Client]:
+    client = Client(api_key=fake.issue_token(), base_url=fake.base_url, trust_env=False)
+    return client, client.with_options(max_retries=0)
+
+
+def _your_own_http_client(fake: FakeServer) -> tuple[Client, Client]:
+    http = httpx.Client(trust_env=False)
+    client = Client(api_key=fake.issue_token(), base_url=fake.base_url, http_client=http)
+    return client, client
+
+
+@pytest.mark.parametrize(
+    "clients",
+    [_same_client, _a_copy_in_the_child, _your_own_http_client],
+    ids=["client", "with-options-copy", "own-http-client"],
+)
+def test_after_a_fork_a_client_in_each_process_gets_its_own_records(
+    fake: FakeServer, clients: Callable[[FakeServer], tuple[Client, Client]]
+) -> None:
+    parent_client, child_client = clients(fake)
+    parent_ids = _records(parent_client, 3, "parent")
+    child_ids = _records(child_client, 3, "child")  # the pool now holds a kept-alive connection
 
     _slow_answers(fake)
-    pid, pipe = _fork(lambda: _check_all(client, child_ids))
-    parent = _check_all(client, parent_ids)
+    pid, pipe = _fork(lambda: _check_all(child_client, child_ids))
+    parent = _check_all(parent_client, parent_ids)
     child = _child_report(pid, pipe)
-    client.close()
+    parent_client.close()
 
     assert parent == f"0 wrong of {ROUNDS * 3}"
     assert child == f"0 wrong of {ROUNDS * 3}"
-
-
-def test_a_with_options_copy_in_the_child_gets_its_own_connections(fake: FakeServer) -> None:
-    client = Client(api_key=fake.issue_token(), base_url=fake.base_url, trust_env=False)
-    copy = client.with_options(max_retries=0)
-    parent_ids = _records(client, 2, "parent")
-    child_ids = _records(copy, 2, "child")
-
-    _slow_answers(fake)
-    pid, pipe = _fork(lambda: _check_all(copy, child_ids))
-    parent = _check_all(client, parent_ids)
-    child = _child_report(pid, pipe)
-    client.close()
-
-    assert (parent, child) == (f"0 wrong of {ROUNDS * 2}",) * 2
-
-
-def test_your_own_http_client_gets_fresh_connections_in_the_child(fake: FakeServer) -> None:
-    http = httpx.Client(trust_env=False)
-    client = Client(api_key=fake.issue_token(), base_url=fake.base_url, http_client=http)
-    parent_ids = _records(client, 2, "parent")
-    child_ids = _records(client, 2, "child")
-
-    _slow_answers(fake)
-    pid, pipe = _fork(lambda: _check_all(client, child_ids))
-    parent = _check_all(client, parent_ids)
-    child = _child_report(pid, pipe)
-    client.close()
-
-    assert (parent, child) == (f"0 wrong of {ROUNDS * 2}",) * 2
 
 
 def test_the_parent_keeps_its_pooled_connection_and_the_child_opens_one(

@@ -13,14 +13,11 @@ import pytest
 from _helpers import Api, api_fixture, fake_api, json_response, make_client, record_json
 from edm_client import (
     APIResponseValidationError,
-    AsyncClient,
     AsyncCursorPage,
     AsyncPaginator,
     BadRequestError,
-    Client,
     CursorPage,
     EDMError,
-    InvalidRequestError,
 )
 from edm_client.testing import FakeServer
 
@@ -290,15 +287,6 @@ async def test_only_consecutive_empty_pages_count_toward_the_bound(mode: str) ->
     api = Api(make_client(mode, handler=handler, max_empty_pages=3))
 
     assert len(await api.list()) == 2
-
-
-@pytest.mark.parametrize("cls", [Client, AsyncClient])
-@pytest.mark.parametrize("value", [0, -1, 2.5, "100", True, None])
-def test_an_unusable_max_empty_pages_is_refused_naming_it(cls: type[Client], value: Any) -> None:
-    with pytest.raises(InvalidRequestError, match="max_empty_pages") as caught:
-        cls(api_key="tok", base_url="https://edm.test", max_empty_pages=value)
-
-    assert caught.value.param == "max_empty_pages"
 
 
 def _looping_server() -> Any:

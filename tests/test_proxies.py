@@ -11,7 +11,7 @@ import pytest
 
 import hostile_server
 from _helpers import MODES, Api
-from edm_client import AsyncClient, Client, InsecureTransportWarning, InvalidRequestError
+from edm_client import AsyncClient, Client, InsecureTransportWarning
 from edm_client.testing import FakeServer
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -131,12 +131,3 @@ def test_a_remote_plain_http_url_through_a_proxy_warns_once(
 
     assert len(warned) == 1
     assert "unencrypted" in str(warned[0].message)
-
-
-@pytest.mark.parametrize("cls", [Client, AsyncClient])
-@pytest.mark.parametrize("value", [None, 0, "false"])
-def test_trust_env_must_be_a_bool(cls: type[Client], value: object) -> None:
-    with pytest.raises(InvalidRequestError, match="trust_env") as caught:
-        cls(api_key="tok", base_url="https://edm.test", trust_env=value)  # type: ignore[arg-type]
-
-    assert caught.value.param == "trust_env"

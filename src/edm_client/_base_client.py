@@ -297,7 +297,7 @@ class _BaseClient:
                 "block), and so are its with_options() copies, which share its connections; "
                 "create a new client."
             )
-        self._pool.check_fork()
+        pool.check_fork()
         raw = raw_response_mode.get()
         policy = self.retry_policy
         provider = None if isinstance(self._api_key, str) else self._api_key
@@ -318,6 +318,8 @@ class _BaseClient:
                 raise _out_of_time(request, total, attempts)
             attempts += 1
             started = time.perf_counter()
+            # The driver sends the request and reads the body, by the deadline; the outcome
+            # is the response, or the exception that ended the attempt.
             outcome = yield _Send(request, deadline)
             error: APIConnectionError | None = None
             response: httpx.Response | None = None
@@ -343,7 +345,7 @@ class _BaseClient:
                     raise error
             delay = policy.delay(retries, response)
             if deadline is not None and time.monotonic() + delay + _SHORTEST_ATTEMPT > deadline:
-                last = error or status_error(response)  # type: ignore[arg-type]
+                last = error or status_error(response)  # type: ignore[arg-type]  # one is set
                 raise _no_time_to_retry(request, total, attempts, delay, last) from last
             retries += 1
             if policy.on_retry is not None:
