@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextvars
 import inspect
 import logging
+import math
 import os
 import sys
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias, TypeVar
@@ -39,6 +40,7 @@ from edm_client._config import (
     resolve_credentials,
     warn_if_proxied,
 )
+from edm_client._deadline import call_deadline
 from edm_client._exceptions import (
     APIConnectionError,
     APIError,
@@ -48,7 +50,6 @@ from edm_client._exceptions import (
 )
 from edm_client._http_pool import (
     Pool,
-    call_deadline,
     close_dropped_async_pool,
     close_dropped_pool,
     request_url,
@@ -170,6 +171,7 @@ class _BaseClient:
             )
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._timeouts = self.timeout.as_dict()
+        self._longest_wait = _longest(self._timeouts)
         policy = retry_policy or RetryPolicy()
         if max_retries is not None and max_retries != policy.max_retries:
             policy = RetryPolicy(**{**_policy_fields(policy), "max_retries": max_retries})
@@ -181,9 +183,6 @@ class _BaseClient:
         self._default_headers = dict(default_headers or {})
         self._headers = {
             "Accept": "application/json",
-            # Only what _body can inflate with a bound: httpx would also offer br and zstd
-            # when their packages happen to be installed.
-            "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": USER_AGENT,
             **self._default_headers,
         }
@@ -245,7 +244,13 @@ class _BaseClient:
         inner = ", ".join(f"{name}={value!r}" for name, value in settings.items())
         return f"{type(self).__name__}({inner})"
 
-    def _warn_if_proxied(self) -> None:
+    def _adopt_pool(self) -> None:
+        if self._pool.http.headers.get("accept-encoding") != ACCEPT_ENCODING:
+            # Only what _body can inflate with a bound: an httpx client offers br and zstd
+            # too when their packages happen to be installed. (Pools the SDK makes ask for
+            # exactly this already, which costs nothing per request.)
+            self._headers["Accept-Encoding"] = ACCEPT_ENCODING
+            self._signed = ("", {})
         if self.base_url.scheme == "http" and uses_proxy(self._pool.http, self.base_url):
             warn_if_proxied(self.base_url)
 
@@ -273,10 +278,12 @@ class _BaseClient:
                 headers[IDEMPOTENCY_HEADER] = options.idempotency_key
             if options.extra_headers:
                 headers.update(options.extra_headers)
-        timeouts = (
-            self._timeouts if options.timeout is None else httpx.Timeout(options.timeout).as_dict()
-        )
-        if left is not None and any(t is None or t > left for t in timeouts.values()):
+        if options.timeout is None:
+            timeouts, longest = self._timeouts, self._longest_wait
+        else:
+            timeouts = httpx.Timeout(options.timeout).as_dict()
+            longest = _longest(timeouts)
+        if left is not None and left < longest:
             # No single wait may outlast the call (the dict is shared: never change it).
             timeouts = {p: left if t is None or t > left else t for p, t in timeouts.items()}
         return self._pool.http.build_request(
@@ -374,7 +381,7 @@ class SyncAPIClient(_BaseClient):
         if self._pool.owned:
             # The finalizer holds the pool, not the client, so the pool outlives the client.
             weakref.finalize(self, close_dropped_pool, self._pool).atexit = False
-        self._warn_if_proxied()
+        self._adopt_pool()
 
     def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._attempts(options, parser)
@@ -460,7 +467,7 @@ class AsyncAPIClient(_BaseClient):
         self._pool = Pool(httpx.AsyncClient, http_client, self.timeout, _checked_flag(trust_env))
         if self._pool.owned:
             weakref.finalize(self, close_dropped_async_pool, self._pool).atexit = False
-        self._warn_if_proxied()
+        self._adopt_pool()
 
     async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         import asyncio  # here, so that `import edm_client` does not load asyncio
@@ -488,28 +495,24 @@ class AsyncAPIClient(_BaseClient):
 
     async def _exchange(self, step: _Send) -> httpx.Response | Exception:
         """One attempt: the response with its body read, or what went wrong."""
+        deadline = call_deadline.set(step.deadline)
         try:
-            if step.deadline is None:
-                return await self._receive(step.request, None)
-            return await _within(step.deadline, self._receive(step.request, step.deadline))
+            response = await self._pool.http.send(step.request, stream=True)
+            try:
+                if response.is_stream_consumed:  # an in-memory transport read it already
+                    check_read_body(response, self.max_response_bytes)
+                else:
+                    reader = BodyReader(response, self.max_response_bytes, step.deadline)
+                    chunks = response.aiter_raw() if reader.raw else response.aiter_bytes()
+                    async for chunk in chunks:
+                        reader.feed(chunk)
+                    store_body(response, reader.body())
+            finally:
+                await response.aclose()
         except (httpx.RequestError, EDMError) as exc:
             return exc
-        except TimeoutError:  # asyncio's, at the call's deadline (an alias of it from 3.11)
-            return httpx.ReadTimeout("total_timeout passed", request=step.request)
-
-    async def _receive(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
-        response = await self._pool.http.send(request, stream=True)
-        try:
-            if response.is_stream_consumed:  # an in-memory transport read it already
-                check_read_body(response, self.max_response_bytes)
-            else:
-                reader = BodyReader(response, self.max_response_bytes, deadline)
-                chunks = response.aiter_raw() if reader.raw else response.aiter_bytes()
-                async for chunk in chunks:
-                    reader.feed(chunk)
-                store_body(response, reader.body())
         finally:
-            await response.aclose()
+            call_deadline.reset(deadline)
         return response
 
     async def _fetch_token(self) -> str:
@@ -545,6 +548,10 @@ class AsyncAPIClient(_BaseClient):
         await self.close()
 
 
+def _longest(timeouts: dict[str, float | None]) -> float:
+    return max((math.inf if t is None else t for t in timeouts.values()), default=math.inf)
+
+
 def _checked_flag(trust_env: object) -> bool:
     if not isinstance(trust_env, bool):
         raise InvalidRequestError(
@@ -555,20 +562,6 @@ def _checked_flag(trust_env: object) -> bool:
 
 def _policy_fields(policy: RetryPolicy) -> dict[str, Any]:
     return {name: getattr(policy, name) for name in policy.__dataclass_fields__}
-
-
-async def _within(deadline: float, work: Awaitable[R]) -> R:
-    """`await work`, cancelled at `deadline` with `TimeoutError`."""
-    import asyncio
-
-    left = deadline - time.monotonic()
-    if sys.version_info >= (3, 11):
-        async with asyncio.timeout(left):
-            return await work
-    try:
-        return await asyncio.wait_for(work, left)
-    except asyncio.TimeoutError:  # not yet the builtin TimeoutError on 3.10
-        raise TimeoutError from None
 
 
 def _out_of_time(request: httpx.Request, total: float | None, attempts: int) -> APITimeoutError:

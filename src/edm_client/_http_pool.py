@@ -5,18 +5,18 @@ closing it when dropped."""
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import os
 import ssl
 import sys
-import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
+from edm_client._body import ACCEPT_ENCODING
+from edm_client._deadline import AsyncDeadlineBackend, SyncDeadlineBackend
 from edm_client._exceptions import EDMError
 
 if TYPE_CHECKING:
@@ -151,10 +151,13 @@ class Pool(Generic[HttpT]):
             timeout=self._timeout,
             verify=default_ssl_context(self._trust_env),
             trust_env=self._trust_env,
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
-        if isinstance(http, httpx.Client):  # async calls are bounded by asyncio's own timeout
-            for pool in _connection_pools(http):
-                pool._network_backend = _DeadlineBackend(pool._network_backend)
+        bounded = (
+            AsyncDeadlineBackend if isinstance(http, httpx.AsyncClient) else SyncDeadlineBackend
+        )
+        for pool in _connection_pools(http):
+            pool._network_backend = bounded(pool._network_backend)
         return http
 
 
@@ -173,84 +176,6 @@ async def _closed_with(
         if pool is not None and pool.loop is loop:
             with contextlib.suppress(Exception):
                 await pool.http.aclose()
-
-
-call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "edm_client_call_deadline", default=None
-)
-"""When the call this thread is running must end (`time.monotonic()`), set by the sync driver
-around each attempt; every network wait of a pool the SDK made ends by then."""
-
-_LAST_WAIT: Final = 0.001
-"""What a wait gets once the deadline has passed: data already there is still read, and
-anything else fails as the timeout httpx knows how to report."""
-
-
-def _until_deadline(timeout: float | None) -> float | None:
-    deadline = call_deadline.get()
-    if deadline is None:
-        return timeout
-    left = max(deadline - time.monotonic(), _LAST_WAIT)
-    return left if timeout is None or left < timeout else timeout
-
-
-class _DeadlineStream:
-    """An httpcore network stream whose every wait ends by the call's deadline.
-
-    httpcore takes its read timeout once per phase (the response headers, then the whole body),
-    so a server trickling bytes could hold one phase forever; here each socket wait is cut to
-    the time the call has left."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        data: bytes = self._stream.read(max_bytes, _until_deadline(timeout))
-        return data
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _until_deadline(timeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: Any = None
-    ) -> _DeadlineStream:
-        stream = self._stream.start_tls(ssl_context, server_hostname, _until_deadline(timeout))
-        return _DeadlineStream(stream)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend:
-    """An httpcore network backend whose streams are `_DeadlineStream`s."""
-
-    def __init__(self, backend: Any) -> None:
-        self._backend = backend
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> _DeadlineStream:
-        stream = self._backend.connect_tcp(
-            host, port, _until_deadline(timeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> _DeadlineStream:
-        stream = self._backend.connect_unix_socket(path, _until_deadline(timeout), socket_options)
-        return _DeadlineStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
 
 
 def _connection_pools(http: httpx.Client | httpx.AsyncClient) -> Iterator[Any]:
