@@ -3,14 +3,19 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# Reinstalls when pyproject or the version changes: an editable install's metadata (name,
+# version) is fixed when it is installed.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml src/edm_client/_version.py | cksum | cut -d' ' -f1)
 PY_PATHS := src tests examples scripts $(wildcard benchmarks)
 
 .PHONY: quickstart check lint typecheck test storm bench bench-quick install docs dist release-check clean clean-notebooks
 
-$(STAMP): pyproject.toml
+# Uninstalls edm-client: the distribution's name before it became edm-sdk, which a .venv made
+# earlier still holds.
+$(STAMP): pyproject.toml src/edm_client/_version.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip uninstall --quiet --yes edm-client
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@

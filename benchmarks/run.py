@@ -1,4 +1,4 @@
-"""edm-client benchmarks: per-call overhead against floors, import time, memory, concurrency.
+"""edm-sdk benchmarks: per-call overhead against floors, import time, memory, concurrency.
 
     python benchmarks/run.py            # the full run recorded in docs/performance.md
     python benchmarks/run.py --quick    # a few small rounds: proves the suite runs (< 30 s)
@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import compileall
 import gc
+import importlib.util
 import itertools
 import json
 import os
@@ -52,6 +53,7 @@ PERSON_ID = "3f0c2a4e-8d5b-4c1e-9a7f-2b6d1e0c9a85"
 LATENCY = 0.020
 LAZY = frozenset({"edm_client.testing", "edm_client.cli", "edm_client._cli", "pandas"})
 """Parts that `import edm_client` must not load: they are imported only when used."""
+OTEL_ROW = "get, OpenTelemetry installed, no provider set (x the get row)"
 
 
 # -- the fixed, realistic bodies the mock transport answers with ----------------------------------
@@ -193,12 +195,26 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
     headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
     raw = httpx.Client(transport=transport, base_url=BASE_URL, headers=headers)
     araw = httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=headers)
-    client = Client(api_key=TOKEN, base_url=BASE_URL, http_client=httpx.Client(transport=transport))
+    # tracing=False is the path of a client without OpenTelemetry installed (the dev tools
+    # install it); the OpenTelemetry row below measures what having it installed costs.
+    client = Client(
+        api_key=TOKEN,
+        base_url=BASE_URL,
+        http_client=httpx.Client(transport=transport),
+        tracing=False,
+    )
+    traced = Client(api_key=TOKEN, base_url=BASE_URL, http_client=httpx.Client(transport=transport))
     aclient = AsyncClient(
-        api_key=TOKEN, base_url=BASE_URL, http_client=httpx.AsyncClient(transport=transport)
+        api_key=TOKEN,
+        base_url=BASE_URL,
+        http_client=httpx.AsyncClient(transport=transport),
+        tracing=False,
     )
     provided = Client(
-        api_key=lambda: TOKEN, base_url=BASE_URL, http_client=httpx.Client(transport=transport)
+        api_key=lambda: TOKEN,
+        base_url=BASE_URL,
+        http_client=httpx.Client(transport=transport),
+        tracing=False,
     )
     records = client.performance.learning_records
     arecords = aclient.performance.learning_records
@@ -281,6 +297,19 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
             get_b,
             get_a,
         ),
+        *(
+            [
+                Bench(
+                    OTEL_ROW,
+                    _sync_bench(lambda: traced.performance.learning_records.get(next(record_ids))),
+                    "get",
+                    None,
+                    1.05,
+                )
+            ]
+            if importlib.util.find_spec("opentelemetry") is not None
+            else []
+        ),
         Bench("floor B: 10 gets", _sync_bench(floor_b_get_x10)),
         Bench(
             "with_options(timeout=10) copy, 10 gets",
@@ -292,6 +321,7 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
     def close() -> None:
         raw.close()
         client.close()
+        traced.close()
         provided.close()
         loop.run_until_complete(araw.aclose())
         loop.run_until_complete(aclient.close())
@@ -519,7 +549,7 @@ def create_many(loop: asyncio.AbstractEventLoop, total: int, concurrency: int) -
     from edm_client.resources.performance.learning_records import LearningRecords
 
     if not hasattr(LearningRecords, "create_many"):
-        return {"skipped": "create_many does not exist in this version of edm-client"}
+        return {"skipped": "create_many does not exist in this version of edm-sdk"}
     items = [{**CREATE_ARGS, "title": f"Course {n}"} for n in range(total)]
     ideal = total / concurrency * LATENCY
 
@@ -643,7 +673,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         f"Run {results['date']}, `{results['command']}`, {results['rounds']} rounds, "
         f"{results['seconds']:.0f} s. Machine: {m['cpu']}, {m['cores']} cores, "
         f"{m['memory_gib']} GiB, {m['os']}; {m['implementation']} {m['python']}, "
-        f"httpx {m['httpx']}, pydantic {m['pydantic']}, edm-client {m['edm_client']}.",
+        f"httpx {m['httpx']}, pydantic {m['pydantic']}, edm-sdk {m['edm_client']}.",
         "",
         "| operation | median µs (CPU) | min | max | x floor B | x floor A | target |",
         "|---|---:|---:|---:|---:|---:|---|",
@@ -715,7 +745,7 @@ def markdown_report(results: dict[str, Any]) -> str:
 
 
 def print_report(results: dict[str, Any]) -> None:
-    print(f"edm-client benchmarks ({results['mode']})\n")
+    print(f"edm-sdk benchmarks ({results['mode']})\n")
     print(markdown_report(results))
     if results["mode"] == "quick":
         print("quick mode: too few rounds for the figures to mean anything; nothing asserted.")

@@ -12,8 +12,9 @@ The checks:
   runtime dependencies limited to the four the package may need; every entry point declared in
   pyproject's `[project.scripts]` / `[project.entry-points]` present in `entry_points.txt`.
 - sdist: README, LICENSE, CHANGELOG, pyproject and every file of src/, tests/ and examples/.
-- a fresh virtual environment with no dev dependencies: the wheel installs, `edm_client`
-  imports from it (not from src/), its entry points resolve, each console script answers
+- a fresh virtual environment with no dev dependencies: the wheel installs under the name
+  `edm-sdk`, `edm_client` imports from it (not from src/) with `__version__` equal to the
+  installed `edm-sdk` metadata, its entry points resolve, each console script answers
   `--help` (or names the extra to install), `examples/quickstart.py` runs against the embedded
   fake, and `mypy --strict` sees the package's types. Then, with pytest added, every `pytest11`
   plugin loads.
@@ -44,6 +45,10 @@ tomllib = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else 
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "edm_client"
+# Published under a name of its own: `edm-client` on the index is an unrelated library.
+DISTRIBUTION = "edm-sdk"
+# The wheel and sdist file names and the dist-info folder use the normalized name.
+FILE_PREFIX = DISTRIBUTION.replace("-", "_")
 RUNTIME_DEPENDENCIES = {"httpx", "pydantic", "python-ulid", "typing-extensions"}
 FORBIDDEN_PARTS = {"tests", "benchmarks", "__pycache__", ".venv", "site", "dist", "build"}
 SDIST_REQUIRED = ["README.md", "LICENSE", "CHANGELOG.md", "pyproject.toml", "PKG-INFO"]
@@ -115,7 +120,7 @@ def find_dist(dist: Path) -> tuple[Path, Path]:
 
 def check_wheel(wheel: Path, expected_version: str) -> None:
     print(f"wheel {wheel.name}")
-    dist_info = f"{PACKAGE}-{expected_version}.dist-info"
+    dist_info = f"{FILE_PREFIX}-{expected_version}.dist-info"
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         if f"{dist_info}/METADATA" not in names:
@@ -169,7 +174,7 @@ def check_wheel(wheel: Path, expected_version: str) -> None:
 
 def check_metadata(metadata: Message, expected_version: str) -> None:
     expect = {
-        "Name": "edm-client",
+        "Name": DISTRIBUTION,
         "Version": expected_version,
         "License-Expression": "Apache-2.0",
         "Description-Content-Type": "text/markdown",
@@ -191,11 +196,14 @@ def check_metadata(metadata: Message, expected_version: str) -> None:
     minimum = (metadata.get("Requires-Python") or ">=3.10").removeprefix(">=")
     if f"Programming Language :: Python :: {minimum}" not in classifiers:
         problem(f"no classifier for the oldest supported Python, {minimum}")
+    # The project has no public address yet, so no URLs is right; one that is there must be
+    # https (docs/versioning.md says where to report bugs meanwhile).
     urls = metadata.get_all("Project-URL") or []
-    if not urls:
-        problem("no Project-URL entries")
+    for url in urls:
+        if not url.partition(", ")[2].startswith("https://"):
+            problem(f"Project-URL {url!r} is not an https address")
     body = metadata.get_payload()
-    if not isinstance(body, str) or "# edm-client" not in body:
+    if not isinstance(body, str) or f"# {DISTRIBUTION}" not in body:
         problem("the long description is not the README")
 
     runtime = set()
@@ -239,7 +247,7 @@ def check_entry_points(shipped: dict[tuple[str, str], str]) -> None:
 
 def check_sdist(sdist: Path, expected_version: str) -> None:
     print(f"sdist {sdist.name}")
-    prefix = f"{PACKAGE}-{expected_version}/"
+    prefix = f"{FILE_PREFIX}-{expected_version}/"
     with tarfile.open(sdist) as archive:
         names = {m.name.removeprefix(prefix) for m in archive.getmembers() if m.isfile()}
     for required in SDIST_REQUIRED:
@@ -272,9 +280,15 @@ for group, entries in declared.items():
             "value": eps[0].value if eps else None,
             "module_found": importlib.util.find_spec(module) is not None,
         }
+def installed(name):
+    try:
+        return md.version(name)
+    except md.PackageNotFoundError:
+        return None
 print(json.dumps({
     "file": edm_client.__file__,
     "version": edm_client.__version__,
+    "distributions": {name: installed(name) for name in sys.argv[2:]},
     "dev_tools": [m for m in ("pytest", "mypy", "respx", "ruff") if importlib.util.find_spec(m)],
     "entry_points": found,
 }))
@@ -341,9 +355,10 @@ def check_fresh_install(wheel: Path, expected_version: str) -> None:
     declared = declared_entry_points()
     with tempfile.TemporaryDirectory(prefix="edm-release-check-") as tmp:
         venv = FreshVenv(Path(tmp))
-        if not venv.create() or not venv.pip_install(wheel):
+        # Asked for by name, so pip itself checks that the wheel's metadata says edm-sdk.
+        if not venv.create() or not venv.pip_install(f"{DISTRIBUTION} @ {wheel.as_uri()}"):
             return
-        ok("pip install of the wheel (runtime dependencies only)")
+        ok(f"pip install {DISTRIBUTION} from the wheel (runtime dependencies only)")
         if not check_installed_package(venv, expected_version, declared):
             return
         check_console_scripts(venv, declared.get("console_scripts", {}))
@@ -356,7 +371,8 @@ def check_fresh_install(wheel: Path, expected_version: str) -> None:
 def check_installed_package(
     venv: FreshVenv, expected_version: str, declared: dict[str, dict[str, str]]
 ) -> bool:
-    probe = venv.run([venv.python, "-c", PROBE, json.dumps(declared)])
+    old_name = "edm-client"
+    probe = venv.run([venv.python, "-c", PROBE, json.dumps(declared), DISTRIBUTION, old_name])
     if probe.returncode:
         problem(f"importing edm_client from the wheel failed:\n{probe.stderr}")
         return False
@@ -367,6 +383,16 @@ def check_installed_package(
         problem(f"edm_client was imported from {seen['file']}, not from the wheel")
     if seen["version"] != expected_version:
         problem(f"installed __version__ is {seen['version']}, expected {expected_version}")
+    installed = seen["distributions"]
+    if installed[DISTRIBUTION] != seen["version"]:
+        problem(
+            f"the installed {DISTRIBUTION} distribution is {installed[DISTRIBUTION]!r}, but "
+            f"edm_client.__version__ is {seen['version']!r}"
+        )
+    else:
+        ok(f"installed as {DISTRIBUTION} {installed[DISTRIBUTION]}, matching __version__")
+    if installed[old_name] is not None:
+        problem(f"a distribution named {old_name} is installed too: {installed[old_name]}")
     if seen["dev_tools"]:
         problem(f"dev tools present in the fresh venv: {seen['dev_tools']}")
     for group, entries in declared.items():
@@ -388,7 +414,7 @@ def check_console_scripts(venv: FreshVenv, scripts: dict[str, str]) -> None:
             continue
         ran = venv.run([script, "--help"])
         output = ran.stdout + ran.stderr
-        names_extra = "pip install" in output and "edm-client[" in output
+        names_extra = "pip install" in output and f"{DISTRIBUTION}[" in output
         if "Traceback" in output or (ran.returncode and not names_extra):
             problem(f"`{name} --help` without extras exited {ran.returncode}:\n{output}")
         else:

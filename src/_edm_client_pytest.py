@@ -1,6 +1,6 @@
-"""The edm-client pytest plugin: fixtures `edm_fake`, `edm`, `edm_async`, `edm_network_guard`.
+"""The edm-sdk pytest plugin: fixtures `edm_fake`, `edm`, `edm_async`, `edm_network_guard`.
 
-pytest loads it in every run of every project that has edm-client installed (the `pytest11`
+pytest loads it in every run of every project that has edm-sdk installed (the `pytest11`
 entry point `edm_client`; `-p no:edm_client` turns it off). So it lives outside the
 `edm_client` package and imports only pytest at load time: a session that never asks for its
 fixtures pays for one marker and one ini option, and nothing of the SDK is imported.
@@ -33,7 +33,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ALLOW_HOSTS,
         type="args",
         default=[],
-        help="edm-client: hosts (host, host:port, *.domain or URL) that tests using the "
+        help="edm-sdk: hosts (host, host:port, *.domain or URL) that tests using the "
         "edm_fake fixtures may still reach over the real network.",
     )
 
@@ -42,7 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{ALLOW_HOSTS}(*hosts): let this test reach these hosts over the real network while "
-        "it uses the edm-client fixtures (host, host:port, *.domain or URL).",
+        "it uses the edm-sdk fixtures (host, host:port, *.domain or URL).",
     )
 
 
@@ -101,7 +101,7 @@ def pytest_runtest_makereport(
     if guard is not None and guard.blocked and report.passed:
         report.outcome = "failed"
         report.longrepr = (
-            "edm-client's network guard blocked real HTTP requests that the code under test "
+            "edm-sdk's network guard blocked real HTTP requests that the code under test "
             "then caught: " + ", ".join(guard.blocked) + ". Route them into the fake or allow "
             f"the host with @pytest.mark.{ALLOW_HOSTS}(...)."
         )

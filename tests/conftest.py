@@ -12,18 +12,24 @@ that a socket can only act out as a reset or silence) narrows the parameter with
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import settings
 
-from edm_client import AsyncClient, Client
+from edm_client import AsyncClient, Client, RetryPolicy
+from edm_client._cli import main
 from edm_client.testing import FakeServer
+from hostile import Answer, hostile_server
 from loopback import Loopback, serve
 
 TRANSPORTS = ("inprocess", "socket")
@@ -88,3 +94,60 @@ def complaints(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[st
             return swallowed + [f"{w.category.__name__}: {w.message}" for w in caught]
 
         yield so_far
+
+
+@pytest.fixture(params=TRANSPORTS)
+def hostile(request: pytest.FixtureRequest) -> Iterator[Callable[..., Client]]:
+    """`hostile(answer, api_key=...)`: a `Client` (no retries) of a server that answers
+    every request with `answer(request)`, in-process or over a loopback socket."""
+    with contextlib.ExitStack() as stack:
+
+        def make(answer: Answer, **client_kwargs: Any) -> Client:
+            if request.param == "socket":
+                base_url = stack.enter_context(hostile_server(answer))
+                http = httpx.Client(trust_env=False)
+            else:
+                base_url = "https://edm.test"
+                http = httpx.Client(transport=httpx.MockTransport(answer))
+            options = {
+                "api_key": "test-token-0123456789",
+                "retry_policy": RetryPolicy(max_retries=0),
+                **client_kwargs,
+            }
+            return stack.enter_context(Client(base_url=base_url, http_client=http, **options))
+
+        yield make
+
+
+@dataclass
+class Ran:
+    """How `edm` ended: its exit code, and what it wrote to stdout and stderr."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def edm_cli(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Callable[..., Ran]]:
+    """`edm ARGS` run in this process (fast: no interpreter to start), reaching `server` over
+    its socket when it is served, else through `server.mock()`."""
+    with contextlib.ExitStack() as stack:
+        if server.base_url.startswith("http://127.0.0.1"):
+            environ = {"EDM_BASE_URL": server.base_url, "EDM_API_KEY": server.issue_token()}
+        else:
+            environ = stack.enter_context(server.mock()).environ
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+
+        def run(*args: str | Path) -> Ran:
+            try:
+                code = main([str(arg) for arg in args])
+            except SystemExit as exit_:  # argparse's way out of a usage error, or --help
+                code = int(exit_.code or 0)
+            captured = capsys.readouterr()
+            return Ran(code, captured.out, captured.err)
+
+        yield run

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
@@ -15,11 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from edm_client import __version__
 from edm_client.testing import FakeServer
 from edm_client.types import LearningRecord
+from hostile import hostile_server
 from loopback import serve
 
 EDM = str(Path(sys.executable).with_name("edm"))
@@ -284,7 +287,7 @@ def test_list_prints_a_table_on_a_terminal(demo):
     code, output = run_on_terminal("--fake", "learning-records", "list")
 
     assert code == 0
-    assert output.splitlines()[0].split()[:3] == ["id", "person_id", "title"]
+    assert output.splitlines()[0].split()[:2] == ["id", "title"]
     assert demo[0]["title"][:20] in output
 
 
@@ -315,7 +318,7 @@ def test_list_as_csv_has_a_header_of_every_field(demo):
 
 
 def test_list_as_a_table_aligns_the_main_columns(demo):
-    result = run("--fake", "learning-records", "list", "--format", "table")
+    result = run("--fake", "learning-records", "list", "--format", "table", env={"COLUMNS": "200"})
 
     header, rule, first, *_ = result.stdout.splitlines()
     assert header.split() == [
@@ -518,7 +521,7 @@ def test_dry_run_reports_every_bad_row_with_line_field_and_message(served, fake,
     assert sorted(field for field, _ in problems) == [
         "completed_at", "passed", "person_id", "score", "title"
     ]  # fmt: skip
-    assert ["score", "must be between 0 and 100"] in problems
+    assert ["score", "must be between 0 and 100, not '140'"] in problems
     assert "dry run: 2 valid, 2 invalid" in result.stdout
     assert fake.requests == []
 
@@ -604,7 +607,7 @@ def test_an_unknown_column_is_reported_and_server_owned_ones_are_ignored(served,
     result = run("learning-records", "import", str(path), "--dry-run", env=served)
 
     assert result.returncode == 1
-    assert "rows.csv:2: colour: is not a field of a learning record" in result.stderr
+    assert "rows.csv: column 'colour' is not a field of a learning record" in result.stderr
     assert "ignoring server-owned columns: id" in result.stderr
 
 
@@ -640,7 +643,10 @@ def test_a_bad_idempotency_key_column_is_reported_with_the_rows_problems(served,
     result = run("learning-records", "import", str(path), "--dry-run", env=served)
 
     assert result.returncode == 1
-    assert "rows.csv:2: idempotency_key: idempotency_key must be 1 to 255" in result.stderr
+    assert "rows.csv:2: idempotency_key: must be 1 to 255 printable ASCII characters, not 'kkk" in (
+        result.stderr
+    )
+    assert "…' (300 characters)" in result.stderr
 
 
 def test_a_missing_import_file_is_a_usage_error(served, tmp_path):
@@ -837,3 +843,26 @@ finally:
         peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
     print(f"peak_kib={peak}", file=sys.stderr)
 """
+
+
+# -- a hostile server ------------------------------------------------------------------------
+
+
+def test_an_error_echoing_the_token_and_terminal_escapes_prints_neither():
+    token = FakeServer().issue_token()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        detail = "The gateway rejected these credentials: " * 3 + request.headers["authorization"]
+        escape = {"X-Request-ID": "req_\x1b]0;owned\x07\x1b[31m"}
+        return httpx.Response(401, json={"detail": detail}, headers=escape)
+
+    with hostile_server(answer) as base_url:
+        env = {"EDM_BASE_URL": base_url, "EDM_API_KEY": token}
+        result = run("-v", "learning-records", "get", "per_1", env=env)
+
+    assert result.returncode == 1
+    assert "edm: error: 401 Unauthorized: The gateway rejected these credentials" in result.stderr
+    assert r"(request id req_\x1b]0;owned\x07\x1b[31m)" in result.stderr
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", result.stderr)
+    shown = result.stderr + result.stdout
+    assert not any(token[i : i + 16] in shown for i in range(len(token) - 15))

@@ -204,7 +204,7 @@ def without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("without_pandas")
 def test_without_pandas_to_pandas_names_the_extra_to_install(client: Client) -> None:
     page = client.performance.learning_records.list()
-    with pytest.raises(ImportError, match=r"pip install 'edm-client\[pandas\]'") as excinfo:
+    with pytest.raises(ImportError, match=r"pip install 'edm-sdk\[pandas\]'") as excinfo:
         page.to_pandas()
     assert excinfo.value.name == "pandas"
 
@@ -223,7 +223,7 @@ def test_without_pandas_no_further_page_is_fetched(client: Client, server: FakeS
 async def test_without_pandas_async_to_pandas_fails_before_any_request(
     async_client: AsyncClient, server: FakeServer
 ) -> None:
-    with pytest.raises(ImportError, match=r"pip install 'edm-client\[pandas\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'edm-sdk\[pandas\]'"):
         await async_client.performance.learning_records.list().to_pandas()
     assert server.requests == []
 

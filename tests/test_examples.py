@@ -68,3 +68,14 @@ def test_quickstart_names_the_one_variable_that_is_missing():
     out = run_example("quickstart.py", EDM_BASE_URL="https://edm.example.com")
 
     assert out.startswith("EDM_API_KEY is not set: using an embedded fake EDM server.")
+
+
+def test_parallel_import_imports_with_worker_processes_and_reruns_without_duplicates():
+    out = run_example(
+        "parallel_import.py", "--workers", "2", "--sample-rows", "120", "--shard-rows", "40"
+    )
+
+    assert out.startswith("EDM_BASE_URL and EDM_API_KEY are not set: serving an embedded fake")
+    first, again = out.split("Importing it again")
+    assert "120 rows: 120 created, 0 already imported, 0 failed" in first
+    assert "120 rows: 0 created, 120 already imported, 0 failed" in again

@@ -194,5 +194,5 @@ def test_without_respx_mock_names_the_extra_to_install(
     monkeypatch.setitem(sys.modules, "respx", None)
     monkeypatch.delitem(sys.modules, "edm_client.testing._mock")
 
-    with pytest.raises(ImportError, match=r"pip install 'edm-client\[testing\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'edm-sdk\[testing\]'"):
         server.mock()

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 
-import hostile_server
+import raw_server
 from _helpers import (
     MODES,
     Api,
@@ -470,13 +470,13 @@ async def test_a_redirect_to_a_login_page_is_a_status_error_not_followed(mode: s
 async def test_a_redirect_over_the_socket_says_where_it_pointed(mode: str) -> None:
     def answer(conn: socket.socket, request_head: bytes) -> None:
         conn.sendall(
-            hostile_server.head(
+            raw_server.head(
                 "301 Moved Permanently",
                 {"Location": "https://edm.example.com/api/v1/", "Content-Length": "0"},
             )
         )
 
-    with hostile_server.serve(answer) as url:
+    with raw_server.serve(answer) as url:
         api = Api(socket_client(mode, url))
         with pytest.raises(APIStatusError) as caught:
             await api.get("per_1")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-import hostile_server
+import raw_server
 from _helpers import MODES, Api
 from edm_client import AsyncClient, Client, InsecureTransportWarning
 from edm_client.testing import FakeServer
@@ -31,9 +31,9 @@ def proxy() -> Iterator[tuple[str, list[bytes]]]:
 
     def answer(conn: socket.socket, head: bytes) -> None:
         heads.append(head)
-        conn.sendall(hostile_server.head("502 Bad Gateway", {"Content-Length": "0"}))
+        conn.sendall(raw_server.head("502 Bad Gateway", {"Content-Length": "0"}))
 
-    with hostile_server.serve(answer) as url:
+    with raw_server.serve(answer) as url:
         yield url, heads
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.resources
 import inspect
+import pickle
 import re
+import traceback
 import types
+import typing
 import uuid
 from datetime import date
 from typing import Any
@@ -90,6 +94,13 @@ def test_the_promised_names_are_exported() -> None:
 
 def test_the_version_is_a_version_string() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+([a-z0-9.+-]*)?", edm_client.__version__)
+
+
+def test_the_version_is_that_of_the_installed_edm_sdk_distribution() -> None:
+    distribution = importlib.metadata.distribution("edm-sdk")
+
+    assert distribution.metadata["Name"] == "edm-sdk"
+    assert distribution.version == edm_client.__version__
 
 
 def _public_methods(cls: type) -> set[str]:
@@ -239,3 +250,50 @@ async def test_sync_and_async_send_identical_requests() -> None:
         assert sync.content == asynchronous.content
         assert dict(sync.headers) == dict(asynchronous.headers)
         assert sync.extensions["timeout"] == asynchronous.extensions["timeout"]
+
+
+_ERRORS = [
+    name
+    for name, value in vars(edm_client).items()
+    if name in edm_client.__all__ and isinstance(value, type) and issubclass(value, Exception)
+]
+
+
+@pytest.mark.parametrize("name", _ERRORS)
+def test_errors_and_warnings_show_their_public_path(name: str) -> None:
+    error = getattr(edm_client, name)
+
+    assert repr(error) == f"<class 'edm_client.{name}'>"
+
+
+def test_a_traceback_names_the_error_by_its_public_path() -> None:
+    error = edm_client.InvalidRequestError("score: must be between 0 and 100", param="score")
+
+    last_line = traceback.format_exception(error)[-1]
+
+    assert last_line == "edm_client.InvalidRequestError: score: must be between 0 and 100\n"
+
+
+@pytest.mark.parametrize("name", _ERRORS)
+def test_errors_pickle_by_their_public_path(name: str) -> None:
+    error = getattr(edm_client, name)
+    request = httpx.Request("GET", "https://edm.example.com/api/v1/x")
+    if issubclass(error, (edm_client.APIStatusError, edm_client.APIResponseValidationError)):
+        instance = error("boom", response=httpx.Response(418, request=request))
+    elif issubclass(error, edm_client.APIError):
+        instance = error("boom", request=request)
+    elif issubclass(error, edm_client.HookError):
+        instance = error("boom", hook="before_attempt", operation="learning_records.get")
+    else:
+        instance = error("boom")
+
+    assert pickle.loads(pickle.dumps(error)) is error
+    assert type(pickle.loads(pickle.dumps(instance))) is error
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in edm_client.__all__ if isinstance(getattr(edm_client, n), type)]
+)
+def test_type_hints_of_every_public_class_resolve(name: str) -> None:
+    """typing and pydantic (e.g. a RetryPolicy field of a settings model) can read them."""
+    assert isinstance(typing.get_type_hints(getattr(edm_client, name)), dict)

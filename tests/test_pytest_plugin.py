@@ -1,7 +1,7 @@
 """The pytest plugin as our users meet it: a sample user project run by pytest in a subprocess.
 
 One run (module-scoped, ~2 s) of the sample tests below; each test here checks the outcome of
-one sample test. The subprocess imports edm-client as installed, so the fixtures can only come
+one sample test. The subprocess imports edm-sdk as installed, so the fixtures can only come
 from the `pytest11` entry point (the sample project has no conftest).
 """
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-import hostile_server
+import raw_server
 from _helpers import (
     MODES,
     Api,
@@ -206,7 +206,7 @@ async def test_a_gzip_bomb_over_the_socket_stops_at_the_limit(mode: str) -> None
 
     def answer(conn: socket.socket, head: bytes) -> None:
         conn.sendall(
-            hostile_server.head(
+            raw_server.head(
                 "200 OK",
                 {
                     "Content-Type": "application/json",
@@ -217,7 +217,7 @@ async def test_a_gzip_bomb_over_the_socket_stops_at_the_limit(mode: str) -> None
             + bomb
         )
 
-    with hostile_server.serve(answer) as url:
+    with raw_server.serve(answer) as url:
         api = Api(socket_client(mode, url, max_response_bytes=LIMIT))
 
         async def call() -> None:
@@ -235,13 +235,13 @@ async def test_an_endless_body_over_the_socket_is_cut_off_at_the_limit(mode: str
     sent: list[int] = []
 
     def answer(conn: socket.socket, head: bytes) -> None:
-        conn.sendall(hostile_server.head("200 OK", {"Transfer-Encoding": "chunked"}))
+        conn.sendall(raw_server.head("200 OK", {"Transfer-Encoding": "chunked"}))
         chunk = b"10000\r\n" + b"x" * 0x10000 + b"\r\n"
         while True:  # until the client hangs up
             conn.sendall(chunk)
             sent.append(0x10000)
 
-    with hostile_server.serve(answer) as url:
+    with raw_server.serve(answer) as url:
         api = Api(socket_client(mode, url, max_response_bytes=LIMIT))
         with pytest.raises(ResponseTooLargeError):
             await api.get("per_1")

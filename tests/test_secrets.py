@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import logging
 import pickle
 import ssl
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -339,3 +341,287 @@ def test_an_explicit_http_client_decides_which_certificates_to_trust(
     with Client(api_key=token, base_url=base_url, http_client=http) as client:
         assert list(client.performance.learning_records.list()) == []
     assert len(server.requests) == 1
+
+
+# -- a server that echoes the token back ----------------------------------------------------
+
+API_KEY = "sk_live_4eC39HqLyjWD/arjtT1z+dp7dc=Zx9Q0fW3kLm0aB7/Yq+pR8sT="
+"""A key with `/`, `+` and `=`, which percent-encoding and JSON-escaping spell differently."""
+
+
+def runs_of(secret: str) -> list[str]:
+    return [secret[i : i + 16] for i in range(len(secret) - 15)]
+
+
+def leaks(text: str, secret: str) -> bool:
+    """Whether `text` holds any 16 characters of `secret` in a row, as sent or as the
+    forms a server echoes it in."""
+    forms = {secret, quote(secret, safe=""), json.dumps(secret)[1:-1].replace("/", "\\/")}
+    return any(run in text for form in forms for run in runs_of(form))
+
+
+def problem(status: int, detail: str, **extra: Any) -> httpx.Response:
+    body = {"type": "about:blank", "title": "Error", "status": status, "detail": detail}
+    headers = {"Content-Type": "application/problem+json"}
+    return httpx.Response(status, json={**body, **extra}, headers=headers)
+
+
+def wrapped(text: str, width: int = 60) -> str:
+    return "\n".join(text[i : i + width] for i in range(0, len(text), width))
+
+
+# How servers, proxies and debug pages echo a request's Authorization header back; each takes
+# the header's value and the token, and answers 401.
+ECHOES: dict[str, Callable[[str, str], httpx.Response]] = {
+    "problem detail": lambda auth, token: problem(401, f"rejected 'Authorization: {auth}'"),
+    "detail, token across the 200-character cut": lambda auth, token: problem(
+        401, "The gateway rejected this request because its credentials " * 2 + auth
+    ),
+    "plain text": lambda auth, token: httpx.Response(401, text=f"bad credentials: {auth}"),
+    "HTML title": lambda auth, token: httpx.Response(
+        401, html=f"<html><head><title>Denied {token}</title></head><body>no</body></html>"
+    ),
+    "HTML page": lambda auth, token: httpx.Response(
+        401, html=f"<html><body><h1>Debug</h1><pre>Authorization: {auth}</pre></body></html>"
+    ),
+    "error.message": lambda auth, token: httpx.Response(
+        401, json={"error": {"message": f"token {token} expired", "code": "expired"}}
+    ),
+    "JSON without a message": lambda auth, token: httpx.Response(
+        401, json={"debug": {"headers": {"authorization": auth, "accept": "*/*"}}}
+    ),
+    "percent-encoded": lambda auth, token: problem(
+        401, f"log in again: /login?next=%2F&token={quote(token, safe='')}"
+    ),
+    "JSON-escaped inside the detail": lambda auth, token: problem(
+        401, "request headers: " + json.dumps({"authorization": auth}).replace("/", "\\/")
+    ),
+    "cut short by the server": lambda auth, token: problem(401, f"unknown key {token[:40]}…"),
+    "wrapped over lines": lambda auth, token: httpx.Response(401, text=wrapped(auth)),
+    "X-Request-ID header": lambda auth, token: problem(
+        401, "denied", headers={"X-Request-ID": token}
+    ),
+    "request id in the body": lambda auth, token: problem(401, "denied", request_id=token),
+    "Location header": lambda auth, token: httpx.Response(
+        302, headers={"Location": f"https://login.example.com/?token={quote(token, safe='')}"}
+    ),
+    "WWW-Authenticate header": lambda auth, token: httpx.Response(
+        401, headers={"WWW-Authenticate": f'Bearer error="invalid_token", token="{token}"'}
+    ),
+}
+
+
+def echoing(
+    echo: Callable[[str, str], httpx.Response],
+) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        auth = request.headers["authorization"]
+        return echo(auth, auth.removeprefix("Bearer "))
+
+    return answer
+
+
+def written(error: BaseException, caplog: pytest.LogCaptureFixture) -> str:
+    """Everything the SDK writes about `error`: its str, repr, traceback, request id, logs."""
+    return "\n".join(
+        [
+            str(error),
+            repr(error),
+            "".join(traceback.format_exception(error)),
+            str(getattr(error, "request_id", "")),
+            *(record.getMessage() for record in caplog.records),
+        ]
+    )
+
+
+@pytest.fixture(params=["jwt", "api key"])
+def secret(request: pytest.FixtureRequest, token: str) -> str:
+    return token if request.param == "jwt" else API_KEY
+
+
+@pytest.mark.parametrize("echo", ECHOES.values(), ids=ECHOES.keys())
+def test_no_run_of_an_echoed_token_is_written_or_pickled(
+    hostile: Callable[..., Client],
+    secret: str,
+    echo: Callable[[str, str], httpx.Response],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="edm_client")
+    client = hostile(echoing(echo), api_key=secret)
+    error = raised(lambda: client.performance.learning_records.get("x"))
+    assert isinstance(error, APIError)
+    assert not leaks(written(error, caplog), secret)
+    assert not leaks(pickle.dumps(error).decode("latin-1"), secret)
+
+
+@pytest.mark.parametrize("echo", ["plain text", "JSON without a message"])
+def test_a_token_echoed_in_a_successful_but_invalid_body_is_not_written(
+    hostile: Callable[..., Client], token: str, echo: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        echoed = echoing(ECHOES[echo])(request)
+        return httpx.Response(200, content=echoed.content, headers=echoed.headers)
+
+    client = hostile(answer, api_key=token)
+    error = raised(lambda: client.performance.learning_records.get("x"))
+    assert isinstance(error, APIResponseValidationError)
+    assert not leaks(written(error, caplog), token)
+
+
+def test_the_message_keeps_its_text_when_the_token_is_scrubbed_before_the_cut(
+    hostile: Callable[..., Client], token: str
+) -> None:
+    echo = ECHOES["detail, token across the 200-character cut"]
+    client = hostile(echoing(echo), api_key=token)
+    error = raised(lambda: client.performance.learning_records.get("x"))
+    assert str(error).startswith("401 Unauthorized: The gateway rejected this request")
+    assert str(error).endswith("its credentials Bearer [redacted]")
+
+
+async def test_async_errors_scrub_an_echoed_token_before_the_cut(token: str) -> None:
+    answer = echoing(ECHOES["detail, token across the 200-character cut"])
+    async with AsyncClient(
+        api_key=token,
+        base_url="https://edm.test",
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(answer)),
+        retry_policy=NO_RETRIES,
+    ) as client:
+        with pytest.raises(AuthenticationError) as caught:
+            await client.performance.learning_records.get("x")
+    assert str(caught.value).endswith("its credentials Bearer [redacted]")
+    assert not leaks(repr(caught.value), token)
+
+
+def test_the_body_keeps_the_server_text_without_the_token(
+    hostile: Callable[..., Client], token: str
+) -> None:
+    client = hostile(echoing(ECHOES["problem detail"]), api_key=token)
+    error = raised(lambda: client.performance.learning_records.get("x"))
+    assert isinstance(error, AuthenticationError)
+    assert error.body["detail"] == "rejected 'Authorization: Bearer [redacted]'"
+
+
+# -- pickles --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda server, token: server.client(token),
+        lambda server, token: server.client(token).with_options(timeout=3),
+        lambda server, token: server.client(lambda: token),
+        lambda server, token: server.client(token).performance.learning_records,
+    ],
+    ids=["Client", "with_options copy", "token provider", "resource"],
+)
+def test_pickling_a_client_fails_on_purpose_saying_what_to_do_in_a_worker(
+    server: FakeServer, token: str, make: Callable[[FakeServer, str], object]
+) -> None:
+    with pytest.raises(TypeError, match="cannot be pickled") as caught:
+        pickle.dumps(make(server, token))
+    assert "build a Client() there, from EDM_BASE_URL and EDM_API_KEY" in str(caught.value)
+    assert not leaks(str(caught.value), token)
+
+
+async def test_pickling_an_async_client_fails_on_purpose_saying_what_to_do_in_a_worker(
+    server: FakeServer, token: str
+) -> None:
+    async with server.async_client(token) as client:
+        for value in (client, client.with_options(max_retries=1)):
+            with pytest.raises(TypeError, match=r"build a AsyncClient\(\) there"):
+                pickle.dumps(value)
+
+
+def returned(server: FakeServer, token: str) -> dict[str, object]:
+    """One of each kind of thing the SDK returns, from requests that carried `token`."""
+    records = server.client(token).performance.learning_records
+    record = records.create(person_id="p1", title="Pickled")
+    records.create(person_id="p1", title="Second, so that the first page has a cursor")
+    raw = records.with_raw_response.create(person_id="p1", title="Raw")
+    page = records.list(limit=1)
+    server.inject_fault(status=422)
+    bulk = records.create_many([{"person_id": "p1", "title": "a"}, {"person_id": "p1"}])
+    errors = list(every_error(server, token))
+    return {
+        "record": record,
+        "page": page,
+        "raw create": raw,
+        "raw list": records.with_raw_response.list(limit=1),
+        "raw http_response": raw.http_response,
+        "its request": raw.http_response.request,
+        "page http_response": page.http_response,
+        "bulk result": bulk,
+        "errors": errors,
+        "errors' requests": [getattr(e, "request", None) for e in errors],
+        "errors' responses": [getattr(e, "response", None) for e in errors],
+    }
+
+
+def test_nothing_the_sdk_returns_pickles_with_the_token(server: FakeServer, token: str) -> None:
+    for name, value in returned(server, token).items():
+        assert not leaks(pickle.dumps(value).decode("latin-1"), token), name
+
+
+async def test_async_pages_pickle_without_the_token(server: FakeServer, token: str) -> None:
+    async with server.async_client(token) as client:
+        await client.performance.learning_records.create(person_id="p1", title="Async")
+        page = await client.performance.learning_records.list()
+        raw = await client.performance.learning_records.with_raw_response.list()
+    for value in (page, raw, raw.http_response.request):
+        assert not leaks(pickle.dumps(value).decode("latin-1"), token)
+
+
+def test_a_pickled_page_keeps_its_records_and_says_why_it_cannot_fetch_more(
+    server: FakeServer, token: str
+) -> None:
+    values = returned(server, token)
+    page: Any = values["page"]
+    loaded = pickle.loads(pickle.dumps(page))
+    assert (loaded.data, loaded.next_cursor) == (page.data, page.next_cursor)
+    assert loaded.http_response.json() == page.http_response.json()
+    with pytest.raises(EDMError, match=r"came from a pickle.*cursor=page.next_cursor"):
+        loaded.get_next_page()
+
+
+def test_a_pickled_raw_response_keeps_its_parsed_result_and_headers(
+    server: FakeServer, token: str
+) -> None:
+    raw: Any = returned(server, token)["raw create"]
+    loaded = pickle.loads(pickle.dumps(raw))
+    assert loaded.parse() == raw.parse()
+    assert (loaded.status_code, loaded.request_id) == (raw.status_code, raw.request_id)
+    assert loaded.http_response.request.headers["authorization"] == "[redacted]"
+
+
+def test_a_pickled_request_keeps_every_header_but_the_token(server: FakeServer, token: str) -> None:
+    raw: Any = returned(server, token)["raw create"]
+    request = raw.http_response.request
+    loaded = pickle.loads(pickle.dumps(request))
+    assert loaded.headers["authorization"] == "[redacted]"
+    assert loaded.headers["idempotency-key"] == request.headers["idempotency-key"]
+    assert loaded.content == request.content
+    assert request.headers["authorization"] == f"Bearer {token}"  # the original is untouched
+
+
+def test_a_raw_response_whose_headers_echo_the_token_pickles_without_it(
+    hostile: Callable[..., Client], token: str, server: FakeServer
+) -> None:
+    record = server.client(token).performance.learning_records.create(person_id="p", title="t")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        echoed = {"X-Debug-Authorization": request.headers["authorization"]}
+        return httpx.Response(200, json=record.model_dump(mode="json"), headers=echoed)
+
+    client = hostile(answer, api_key=token)
+    raw = client.performance.learning_records.with_raw_response.get(record.id)
+    assert not leaks(pickle.dumps(raw).decode("latin-1"), token)
+    assert pickle.loads(pickle.dumps(raw)).headers["x-debug-authorization"] == "Bearer [redacted]"
+
+
+def test_requests_the_sdk_sends_still_look_like_httpx_requests(
+    server: FakeServer, token: str
+) -> None:
+    raw = server.client(token).performance.learning_records.with_raw_response.list()
+    request = raw.http_response.request
+    assert isinstance(request, httpx.Request)
+    assert repr(request) == f"<Request('GET', '{request.url}')>"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-import hostile_server
+import raw_server
 from _helpers import (
     MODES,
     Api,
@@ -49,7 +49,7 @@ class Trickle:
         self.then_silence = then_silence
 
     def __call__(self, conn: socket.socket, head: bytes) -> None:
-        start = hostile_server.head(
+        start = raw_server.head(
             "200 OK", {"Content-Type": "application/json", "Content-Length": str(len(BODY))}
         )
         if self.headers_too:
@@ -67,13 +67,13 @@ class Trickle:
         for byte in data:
             conn.sendall(bytes([byte]))
             self.sent += 1
-            hostile_server.time.sleep(DRIP_EVERY)
+            raw_server.time.sleep(DRIP_EVERY)
 
 
 @pytest.fixture
 def trickle() -> Iterator[tuple[str, Trickle]]:
     server = Trickle()
-    with hostile_server.serve(server) as url:
+    with raw_server.serve(server) as url:
         yield url, server
 
 
@@ -97,7 +97,7 @@ def _says_total_timeout(error: APITimeoutError, total: float = TOTAL) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_body_dripping_one_byte_at_a_time_ends_at_total_timeout(mode: str) -> None:
     server = Trickle()
-    with hostile_server.serve(server) as url:
+    with raw_server.serve(server) as url:
         api = Api(socket_client(mode, url, total_timeout=TOTAL, timeout=5))
         error = await _expect_out_of_time(api)
 
@@ -109,7 +109,7 @@ async def test_a_body_dripping_one_byte_at_a_time_ends_at_total_timeout(mode: st
 @pytest.mark.parametrize("mode", MODES)
 async def test_headers_dripping_one_byte_at_a_time_end_at_total_timeout(mode: str) -> None:
     server = Trickle(headers_too=True)
-    with hostile_server.serve(server) as url:
+    with raw_server.serve(server) as url:
         api = Api(socket_client(mode, url, total_timeout=TOTAL, timeout=5))
         error = await _expect_out_of_time(api)
 
@@ -121,7 +121,7 @@ async def test_headers_dripping_one_byte_at_a_time_end_at_total_timeout(mode: st
 async def test_a_server_gone_silent_mid_body_is_cut_off_at_total_timeout_not_the_read_timeout(
     mode: str,
 ) -> None:
-    with hostile_server.serve(Trickle(then_silence=True)) as url:
+    with raw_server.serve(Trickle(then_silence=True)) as url:
         api = Api(socket_client(mode, url, total_timeout=TOTAL, timeout=30))
         error = await _expect_out_of_time(api)
 
@@ -130,7 +130,7 @@ async def test_a_server_gone_silent_mid_body_is_cut_off_at_total_timeout_not_the
 
 def test_a_dripping_body_through_your_own_http_client_ends_at_total_timeout() -> None:
     server = Trickle()
-    with hostile_server.serve(server) as url:
+    with raw_server.serve(server) as url:
         client = Client(
             api_key="test-token",
             base_url=url,

@@ -1,9 +1,9 @@
-"""edm-client: the typed Python SDK for the EDM API.
+"""edm-sdk: the typed Python SDK for the EDM API.
 
 ```python
 from edm_client import Client
 client = Client()  # EDM_API_KEY and EDM_BASE_URL from the environment
-for record in client.performance.learning_records.list(person_id=pid):
+for record in client.performance.learning_records.list(passed=True):
     print(record.title, record.expires_at)
 ```
 """
@@ -23,6 +23,7 @@ from edm_client._exceptions import (
     BadRequestError,
     ConflictError,
     EDMError,
+    HookError,
     InternalServerError,
     InvalidRequestError,
     NotFoundError,
@@ -31,7 +32,9 @@ from edm_client._exceptions import (
     ResponseTooLargeError,
     UnprocessableEntityError,
 )
+from edm_client._hooks import AttemptEvent, Hooks, OutcomeEvent, ResponseEvent
 from edm_client._pagination import AsyncCursorPage, AsyncPaginator, CursorPage
+from edm_client._ratelimit import RateLimit
 from edm_client._response import APIResponse
 from edm_client._retry import RetryEvent, RetryPolicy
 from edm_client._version import __version__
@@ -63,6 +66,7 @@ __all__ = [
     "AsyncClient",
     "AsyncCursorPage",
     "AsyncPaginator",
+    "AttemptEvent",
     "AuthenticationError",
     "BadRequestError",
     "BulkCreateResult",
@@ -72,15 +76,30 @@ __all__ = [
     "ConflictError",
     "CursorPage",
     "EDMError",
+    "HookError",
+    "Hooks",
     "InsecureTransportWarning",
     "InternalServerError",
     "InvalidRequestError",
     "NotFoundError",
+    "OutcomeEvent",
     "PermissionDeniedError",
+    "RateLimit",
     "RateLimitError",
+    "ResponseEvent",
     "ResponseTooLargeError",
     "RetryEvent",
     "RetryPolicy",
     "UnprocessableEntityError",
     "__version__",
 ]
+
+# As httpx does: tracebacks, warnings and the reference show the public path of an error,
+# `edm_client.NotFoundError` rather than `edm_client._exceptions.NotFoundError`; pickle finds
+# it there too. Other classes keep their module, where typing and pydantic resolve the
+# string annotations of their fields.
+for _name in __all__:
+    _public = globals().get(_name)
+    if isinstance(_public, type) and issubclass(_public, Exception):
+        _public.__module__ = __name__
+del _name, _public

@@ -15,10 +15,10 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 
 import httpx
 from typing_extensions import Self
@@ -40,7 +40,7 @@ from edm_client._config import (
     resolve_credentials,
     warn_if_proxied,
 )
-from edm_client._deadline import call_deadline
+from edm_client._deadline import DEADLINE, call_deadline
 from edm_client._exceptions import (
     APIConnectionError,
     APIError,
@@ -48,6 +48,7 @@ from edm_client._exceptions import (
     EDMError,
     InvalidRequestError,
 )
+from edm_client._hooks import Hooks, checked_hooks, observe, observers
 from edm_client._http_pool import (
     Pool,
     close_dropped_async_pool,
@@ -59,6 +60,7 @@ from edm_client._logging import logger
 from edm_client._params import check_timeout
 from edm_client._response import APIResponse, request_id_of, status_error
 from edm_client._retry import RetryEvent, RetryPolicy
+from edm_client._sanitize import PickleSafeRequest
 from edm_client._version import __version__
 
 if TYPE_CHECKING:
@@ -96,16 +98,8 @@ class _FetchToken:
     """The step that asks the driver for the current token from the provider."""
 
 
-class _Send(NamedTuple):
-    """The step that asks the driver to send `request` and read its body, by `deadline` (a
-    `time.monotonic()` value; None: no limit)."""
-
-    request: httpx.Request
-    deadline: float | None
-
-
 _FETCH_TOKEN: Final = _FetchToken()
-_Step: TypeAlias = _Send | float | _FetchToken
+_Step: TypeAlias = httpx.Request | float | _FetchToken
 
 # Set by `.with_raw_response` wrappers: the call returns an APIResponse instead of parsing.
 raw_response_mode: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -125,6 +119,10 @@ class RequestOptions:
     extra_headers: Mapping[str, str] | None = None
     idempotency_key: str | None = None
     total_timeout: float | NotGiven | None = NOT_GIVEN
+    operation: str | None = None
+    """What hooks and traces call this, e.g. `learning_records.create`."""
+    path_template: str | None = None
+    """`path` with ids as placeholders, e.g. `/api/v1/performance/learning-records/{record_id}`."""
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout)
@@ -133,6 +131,13 @@ class RequestOptions:
         problem = headers_problem(self.extra_headers)
         if problem:
             raise InvalidRequestError(f"extra_headers: {problem}", param="extra_headers")
+
+    @property
+    def operation_name(self) -> str:
+        """`operation`, else the method and path template (never the path: it holds ids)."""
+        if self.operation:
+            return self.operation
+        return f"{self.method} {self.path_template}" if self.path_template else self.method
 
 
 class _BaseClient:
@@ -154,6 +159,8 @@ class _BaseClient:
         max_empty_pages: int,
         max_response_bytes: int,
         total_timeout: float | None,
+        hooks: Hooks | Iterable[Hooks] | None = None,
+        tracing: bool = True,
     ) -> None:
         api_key, self.base_url = resolve_credentials(api_key, base_url)
         self.total_timeout = checked_total_timeout(total_timeout)
@@ -188,6 +195,11 @@ class _BaseClient:
         }
         self._url_prefix = str(self.base_url).rstrip("/")
         self._signed: tuple[str, dict[str, str]] = ("", {})
+        self.hooks = checked_hooks(hooks)
+        """The `Hooks` called around each call, in order."""
+        self.tracing = bool(tracing)
+        """Whether calls are traced with OpenTelemetry when it is installed."""
+        self._observers = observers(self.hooks, self.tracing)
 
     @property
     def max_retries(self) -> int:
@@ -200,6 +212,8 @@ class _BaseClient:
         max_retries: int | None = None,
         default_headers: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
+        hooks: Hooks | Iterable[Hooks] | None = None,
+        tracing: bool | None = None,
         max_empty_pages: int | None = None,
         max_response_bytes: int | None = None,
         total_timeout: float | NotGiven | None = NOT_GIVEN,
@@ -207,7 +221,8 @@ class _BaseClient:
         """A copy with other settings that shares this client's connection pool.
 
         A setting left out keeps this client's (`total_timeout=None` removes the limit);
-        `default_headers` are added to this client's. Closing the copy leaves the pool open.
+        `default_headers` are added to this client's; `hooks` replace its hooks (to add one,
+        pass `[*client.hooks, more]`). Closing the copy leaves the pool open.
         """
         cls: Any = type(self)  # Client or AsyncClient, whose constructors take http_client
         pool = self._pool
@@ -218,6 +233,8 @@ class _BaseClient:
             max_retries=max_retries,
             default_headers={**self._default_headers, **(default_headers or {})},
             retry_policy=retry_policy or self.retry_policy,
+            hooks=self.hooks if hooks is None else hooks,
+            tracing=self.tracing if tracing is None else tracing,
             max_empty_pages=self.max_empty_pages if max_empty_pages is None else max_empty_pages,
             max_response_bytes=(
                 self.max_response_bytes if max_response_bytes is None else max_response_bytes
@@ -231,6 +248,15 @@ class _BaseClient:
         copy._owns_http = False
         copy._pool_owner = self  # the pool is closed when its owner is dropped, not before
         return copy
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        name = type(self).__name__
+        raise TypeError(
+            f"A {name} cannot be pickled or copied: it holds open connections and the API "
+            f"token. In a worker process (multiprocessing, concurrent.futures, Celery, Dask, "
+            f"Spark), build a {name}() there, from EDM_BASE_URL and EDM_API_KEY in its "
+            f"environment or from settings you pass it; use with_options() for a copy."
+        )
 
     def __repr__(self) -> str:
         settings: dict[str, Any] = {
@@ -263,7 +289,7 @@ class _BaseClient:
         return signed[1]
 
     def _build_request(
-        self, options: RequestOptions, token: str, left: float | None
+        self, options: RequestOptions, token: str, deadline: float | None, left: float | None
     ) -> httpx.Request:
         headers = self._signed_headers(token)
         if (
@@ -286,14 +312,32 @@ class _BaseClient:
         if left is not None and left < longest:
             # No single wait may outlast the call (the dict is shared: never change it).
             timeouts = {p: left if t is None or t > left else t for p, t in timeouts.items()}
-        return self._pool.http.build_request(
+        request = self._pool.http.build_request(
             options.method,
             request_url(self._url_prefix + options.path),
             params=options.params,
             content=options.content,
             headers=headers,
-            extensions={"timeout": timeouts},
+            extensions={"timeout": timeouts}
+            if deadline is None
+            else {
+                "timeout": timeouts,
+                DEADLINE: deadline,
+            },
         )
+        # Users keep requests (`e.request`, `.http_response.request`): their pickles and
+        # deep copies must not carry the token.
+        request.__class__ = PickleSafeRequest
+        return request
+
+    def _steps(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
+        """`_attempts`, watched by the client's hooks when it has any."""
+        steps = self._attempts(options, parser)
+        observers = self._observers
+        hooks = None if observers is None else observers.for_call()
+        if hooks is None:
+            return steps
+        return observe(steps, hooks, options.operation_name, options.path_template)
 
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """Run one call to completion: yields steps for the driver, returns the result."""
@@ -320,14 +364,14 @@ class _BaseClient:
         while True:
             token = self._api_key if provider is None else (yield _FETCH_TOKEN)
             left = None if deadline is None else deadline - time.monotonic()
-            request = self._build_request(options, token, left)  # type: ignore[arg-type]
+            request = self._build_request(options, token, deadline, left)  # type: ignore[arg-type]
             if left is not None and left < _SHORTEST_ATTEMPT:
                 raise _out_of_time(request, total, attempts)
             attempts += 1
             started = time.perf_counter()
-            # The driver sends the request and reads the body, by the deadline; the outcome
-            # is the response, or the exception that ended the attempt.
-            outcome = yield _Send(request, deadline)
+            # The driver sends the request and reads the body, by the deadline it carries;
+            # the outcome is the response, or the exception that ended the attempt.
+            outcome = yield request
             error: APIConnectionError | None = None
             response: httpx.Response | None = None
             if isinstance(outcome, EDMError):
@@ -384,13 +428,13 @@ class SyncAPIClient(_BaseClient):
         self._adopt_pool()
 
     def request(self, options: RequestOptions, parser: Parser[R]) -> R:
-        steps = self._attempts(options, parser)
+        steps = self._steps(options, parser)
         send = steps.send
         result: Any = None
         try:
             while True:
                 step = send(result)
-                if isinstance(step, _Send):
+                if isinstance(step, httpx.Request):
                     result = self._exchange(step)
                 elif isinstance(step, _FetchToken):
                     result = self._fetch_token()
@@ -400,17 +444,23 @@ class SyncAPIClient(_BaseClient):
         except StopIteration as done:
             value: R = done.value
             return value
+        except BaseException as exc:
+            # Cut short while a step ran (cancelled, interrupted): hooks still see the call end.
+            if inspect.getgeneratorstate(steps) == inspect.GEN_SUSPENDED:
+                steps.throw(exc)
+            raise
 
-    def _exchange(self, step: _Send) -> httpx.Response | Exception:
+    def _exchange(self, request: httpx.Request) -> httpx.Response | Exception:
         """One attempt: the response with its body read, or what went wrong."""
-        deadline = call_deadline.set(step.deadline)
+        deadline = request.extensions.get(DEADLINE)
+        token = call_deadline.set(deadline)
         try:
-            response = self._pool.http.send(step.request, stream=True)
+            response = self._pool.http.send(request, stream=True)
             try:
                 if response.is_stream_consumed:  # an in-memory transport read it already
                     check_read_body(response, self.max_response_bytes)
                 else:
-                    reader = BodyReader(response, self.max_response_bytes, step.deadline)
+                    reader = BodyReader(response, self.max_response_bytes, deadline)
                     for chunk in response.iter_raw() if reader.raw else response.iter_bytes():
                         reader.feed(chunk)
                     store_body(response, reader.body())
@@ -419,7 +469,7 @@ class SyncAPIClient(_BaseClient):
         except (httpx.RequestError, EDMError) as exc:
             return exc
         finally:
-            call_deadline.reset(deadline)
+            call_deadline.reset(token)
         return response
 
     def _fetch_token(self) -> str:
@@ -476,13 +526,13 @@ class AsyncAPIClient(_BaseClient):
         loop = asyncio.get_running_loop()
         if pool.loop is not loop or pool.http.is_closed:
             await pool.enter_loop(loop)
-        steps = self._attempts(options, parser)
+        steps = self._steps(options, parser)
         send = steps.send
         result: Any = None
         try:
             while True:
                 step = send(result)
-                if isinstance(step, _Send):
+                if isinstance(step, httpx.Request):
                     result = await self._exchange(step)
                 elif isinstance(step, _FetchToken):
                     result = await self._fetch_token()
@@ -492,17 +542,23 @@ class AsyncAPIClient(_BaseClient):
         except StopIteration as done:
             value: R = done.value
             return value
+        except BaseException as exc:
+            # Cut short while a step ran (cancelled, interrupted): hooks still see the call end.
+            if inspect.getgeneratorstate(steps) == inspect.GEN_SUSPENDED:
+                steps.throw(exc)
+            raise
 
-    async def _exchange(self, step: _Send) -> httpx.Response | Exception:
+    async def _exchange(self, request: httpx.Request) -> httpx.Response | Exception:
         """One attempt: the response with its body read, or what went wrong."""
-        deadline = call_deadline.set(step.deadline)
+        deadline = request.extensions.get(DEADLINE)
+        token = call_deadline.set(deadline)
         try:
-            response = await self._pool.http.send(step.request, stream=True)
+            response = await self._pool.http.send(request, stream=True)
             try:
                 if response.is_stream_consumed:  # an in-memory transport read it already
                     check_read_body(response, self.max_response_bytes)
                 else:
-                    reader = BodyReader(response, self.max_response_bytes, step.deadline)
+                    reader = BodyReader(response, self.max_response_bytes, deadline)
                     chunks = response.aiter_raw() if reader.raw else response.aiter_bytes()
                     async for chunk in chunks:
                         reader.feed(chunk)
@@ -512,7 +568,7 @@ class AsyncAPIClient(_BaseClient):
         except (httpx.RequestError, EDMError) as exc:
             return exc
         finally:
-            call_deadline.reset(deadline)
+            call_deadline.reset(token)
         return response
 
     async def _fetch_token(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from edm_client._base_client import (
 )
 from edm_client._body import DEFAULT_MAX_RESPONSE_BYTES
 from edm_client._config import ApiKey
+from edm_client._hooks import Hooks
 from edm_client._pagination import DEFAULT_MAX_EMPTY_PAGES
 from edm_client._retry import RetryPolicy
 
@@ -37,14 +38,17 @@ class Client(SyncAPIClient):
     `httpx.Timeout` (default 30 s, 5 s to connect) for each wait of an attempt;
     `total_timeout` (default 120 s, None for no limit) bounds a whole call, every attempt,
     retry wait and body read included, with `APITimeoutError`. `max_retries` (default 2) and
-    `retry_policy` control retries. A body larger than `max_response_bytes` once decoded
+    `retry_policy` control retries. `hooks` (a `Hooks`, or a list of them) are called before
+    each attempt, after each response and at the end of each call. With `opentelemetry-api`
+    installed, each call is traced as one span and measured (`tracing=False` turns that off;
+    see docs/observability.md). A body larger than `max_response_bytes` once decoded
     (default 16 MiB) raises `ResponseTooLargeError` as soon as that much has arrived. A
     listing follows at most `max_empty_pages` (default 100) empty pages in a row before
-    raising `APIResponseValidationError`. `trust_env`
-    (default True) lets the connection pool the client makes take proxies and certificates
-    from the environment, as httpx does (`HTTP_PROXY`, `NO_PROXY`, `SSL_CERT_FILE`, ...);
-    with your own `http_client`, that client's settings apply. One client is safe to share
-    between threads; close it (or use `with`) to release its connections.
+    raising `APIResponseValidationError`. `trust_env` (default True) lets the connection pool
+    the client makes take proxies and certificates from the environment, as httpx does
+    (`HTTP_PROXY`, `NO_PROXY`, `SSL_CERT_FILE`, ...); with your own `http_client`, that
+    client's settings apply. One client is safe to share between threads; close it (or use
+    `with`) to release its connections.
     """
 
     def __init__(
@@ -57,6 +61,8 @@ class Client(SyncAPIClient):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         retry_policy: RetryPolicy | None = None,
+        hooks: Hooks | Iterable[Hooks] | None = None,
+        tracing: bool = True,
         total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
@@ -70,6 +76,8 @@ class Client(SyncAPIClient):
             max_retries=max_retries,
             default_headers=default_headers,
             retry_policy=retry_policy,
+            hooks=hooks,
+            tracing=tracing,
             max_empty_pages=max_empty_pages,
             max_response_bytes=max_response_bytes,
             http_client=http_client,
@@ -100,6 +108,8 @@ class AsyncClient(AsyncAPIClient):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         retry_policy: RetryPolicy | None = None,
+        hooks: Hooks | Iterable[Hooks] | None = None,
+        tracing: bool = True,
         total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
@@ -113,6 +123,8 @@ class AsyncClient(AsyncAPIClient):
             max_retries=max_retries,
             default_headers=default_headers,
             retry_policy=retry_policy,
+            hooks=hooks,
+            tracing=tracing,
             max_empty_pages=max_empty_pages,
             max_response_bytes=max_response_bytes,
             http_client=http_client,

@@ -1,6 +1,6 @@
 """Records to a `pandas.DataFrame`: the one conversion behind every `.to_pandas()`.
 
-pandas is an optional extra (`pip install 'edm-client[pandas]'`) and is imported only here, only
+pandas is an optional extra (`pip install 'edm-sdk[pandas]'`) and is imported only here, only
 when a DataFrame is asked for, so `import edm_client` never pays for it.
 
 Column dtypes come from the model's field annotations, so an empty listing still gets the right
@@ -36,7 +36,7 @@ __all__ = ["FrameBuilder", "require_pandas"]
 
 T = TypeVar("T", bound=pydantic.BaseModel)
 
-PANDAS_INSTALL_HINT = "pip install 'edm-client[pandas]'"
+PANDAS_INSTALL_HINT = "pip install 'edm-sdk[pandas]'"
 
 _Kind = Literal["datetime", "string", "bool", "int", "float", "object"]
 _NAMED_DATETIMES = (
@@ -55,7 +55,7 @@ def require_pandas() -> None:
         import pandas  # noqa: F401
     except ImportError as exc:
         raise ImportError(
-            f"to_pandas() needs pandas, an optional extra of edm-client: {PANDAS_INSTALL_HINT}",
+            f"to_pandas() needs pandas, an optional extra of edm-sdk: {PANDAS_INSTALL_HINT}",
             name="pandas",
         ) from exc
 

@@ -15,7 +15,10 @@ import ssl
 import time
 from typing import Any, Final
 
-__all__ = ["AsyncDeadlineBackend", "SyncDeadlineBackend", "call_deadline"]
+__all__ = ["DEADLINE", "AsyncDeadlineBackend", "SyncDeadlineBackend", "call_deadline"]
+
+DEADLINE: Final = "edm_client.deadline"
+"""The request extension that carries its call's deadline from the pipeline to the driver."""
 
 call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "edm_client_call_deadline", default=None

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from edm_client._sanitize import escape_controls
+
 __all__ = ["MAX_ROWS", "model_html", "models_html", "models_text"]
 
 MAX_ROWS = 50
@@ -128,7 +130,7 @@ def _text(value: Any, limit: int | None) -> str:
         return _short_datetime(value)
     if isinstance(value, enum.Enum):
         value = value.value
-    text = " ".join(str(value).split())
+    text = escape_controls(" ".join(str(value).split()))  # a record's text is the server's
     if limit is not None and len(text) > limit:
         return text[: limit - 1] + "…"
     return text

@@ -2,6 +2,7 @@
 
     EDMError
     ├── InvalidRequestError (also a ValueError)   bad arguments, raised before any request
+    ├── HookError                                 a hook passed as `hooks=` raised
     └── APIError                                  something went wrong talking to the API
         ├── APIConnectionError                    no response: DNS, refused, reset, TLS
         │   └── APITimeoutError                   no response in time
@@ -14,18 +15,30 @@
             ├── NotFoundError                     404
             ├── ConflictError                     409
             ├── UnprocessableEntityError          422 (`.errors` lists the fields)
-            ├── RateLimitError                    429
+            ├── RateLimitError                    429 (`.retry_after`, `.rate_limit`)
             └── InternalServerError               500 and above
 
 Errors pickle and copy without the request's `Authorization` header, and the token is
-scrubbed from messages and bodies even when a server echoes it back.
+scrubbed from messages and bodies even when a server echoes it back (whole or in part).
+Messages show control characters a server sent as escapes (`\\x1b`), so printing or logging
+an error cannot drive a terminal or forge a log line. `.body` keeps the server's text as it
+came (without the token) and `.response` is the response as received.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the public errors say they live in
+# `edm_client` (see __init__), where their annotations' names would not resolve as strings.
 from typing import Any
 
 import httpx
+
+from edm_client._ratelimit import RateLimit, parse_rate_limit, parse_retry_after
+from edm_client._sanitize import (
+    redacted_request,
+    redacted_response,
+    safe_line,
+    scrub,
+    secrets_of,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -37,6 +50,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "EDMError",
+    "HookError",
     "InternalServerError",
     "InvalidRequestError",
     "NotFoundError",
@@ -46,23 +60,19 @@ __all__ = [
     "UnprocessableEntityError",
 ]
 
-_REDACTED = "[redacted]"
-_MIN_SECRET_LENGTH = 8
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-_ENCODING_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
-
 
 class EDMError(Exception):
-    """Root of every error raised by edm-client."""
+    """Root of every error raised by edm-sdk."""
 
     message: str
+    """The message, as `str(error)` shows it."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
     def __reduce__(self) -> tuple[Any, ...]:
-        secrets = _secrets_of(getattr(self, "request", None))
+        secrets = secrets_of(getattr(self, "request", None))
         state = {key: _redact(value, secrets) for key, value in self.__dict__.items()}
         return (_rebuild, (type(self), self.args, state))
 
@@ -74,10 +84,34 @@ class InvalidRequestError(EDMError, ValueError):
     """
 
     param: str | None
+    """The argument that was refused, e.g. `"score"`; None when it is not one argument."""
 
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+
+
+class HookError(EDMError):
+    """One of your hooks (`Client(hooks=...)`) raised, and the call stopped there.
+
+    `.hook` says which (`"before_attempt"`, `"after_response"` or `"after_outcome"`),
+    `.operation` names the call (e.g. `"learning_records.create"`) and `__cause__` is the
+    exception the hook raised. The message says whether the request had been sent: nothing is
+    sent for an attempt whose `before_attempt` hook raised.
+    """
+
+    hook: str
+    """Which hook raised: `"before_attempt"`, `"after_response"` or `"after_outcome"`."""
+    operation: str
+    """The call it stopped, e.g. `"learning_records.create"`."""
+
+    def __init__(
+        self, message: str, *, hook: str, operation: str, request: httpx.Request | None = None
+    ) -> None:
+        # Your exception's text may quote the request's headers: keep the token out.
+        super().__init__(safe_line(message, secrets_of(request)))
+        self.hook = hook
+        self.operation = operation
 
 
 class APIError(EDMError):
@@ -88,14 +122,17 @@ class APIError(EDMError):
     """
 
     request: httpx.Request | None
+    """The last request sent; its `Authorization` header is redacted when pickled."""
     body: object
+    """The decoded response body (JSON when it parses, else text), or None."""
 
     def __init__(self, message: str, *, request: httpx.Request | None, body: object = None) -> None:
-        # A proxy or debug page may echo the request's headers back: keep the token out.
-        secrets = _secrets_of(request)
-        super().__init__(_scrub(message, secrets))
+        # A proxy or debug page may echo the request's headers back: keep the token out. The
+        # message builders scrub each part before clipping it; this catches the rest.
+        secrets = secrets_of(request)
+        super().__init__(safe_line(message, secrets))
         self.request = request
-        self.body = _scrub(body, secrets)
+        self.body = scrub(body, secrets)
 
 
 class APIConnectionError(APIError):
@@ -108,8 +145,12 @@ class APITimeoutError(APIConnectionError):
 
 class _ResponseError(APIError):
     response: httpx.Response
+    """The `httpx.Response` received (its body already read)."""
     status_code: int
+    """The HTTP status of the response, e.g. 404."""
     request_id: str | None
+    """The server's id for the request (`X-Request-ID`, else from the body); quote it when
+    you report a problem."""
 
     def __init__(
         self,
@@ -138,7 +179,7 @@ class ResponseTooLargeError(APIResponseValidationError):
     `.limit` is that setting, in bytes. Not retried: the same request would get the same body.
     """
 
-    limit: int
+    limit: int | None
 
     def __init__(
         self,
@@ -147,7 +188,7 @@ class ResponseTooLargeError(APIResponseValidationError):
         response: httpx.Response,
         body: object = None,
         request_id: str | None = None,
-        limit: int,
+        limit: int | None = None,
     ) -> None:
         super().__init__(message, response=response, body=body, request_id=request_id)
         self.limit = limit
@@ -185,6 +226,7 @@ class UnprocessableEntityError(APIStatusError):
     """422: validation failed. `.errors` lists `{"field", "code", "message"}` per broken rule."""
 
     errors: list[dict[str, Any]]
+    """One `{"field", "code", "message"}` dict per broken rule, from the problem body."""
 
     def __init__(
         self,
@@ -200,7 +242,23 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests. Retried automatically; raised once retries run out."""
+    """429: too many requests. Retried automatically; raised once retries run out.
+
+    `.retry_after` is the wait the server asked for, in seconds (from `Retry-After`, sent as
+    seconds or as an HTTP date), and `.rate_limit` the limit its headers announced; each is
+    None when the server sent none or sent one that does not parse.
+    """
+
+    retry_after: float | None
+    """Seconds the server asked to wait (`Retry-After`, seconds or an HTTP date), or None."""
+    rate_limit: RateLimit | None
+    """The rate limit the response's headers announced, or None."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:  # the arguments of APIStatusError
+        super().__init__(message, **kwargs)
+        # Read now: a date is turned into seconds from when the response arrived.
+        self.retry_after = parse_retry_after(self.response.headers.get("retry-after"))
+        self.rate_limit = parse_rate_limit(self.response.headers)
 
 
 class InternalServerError(APIStatusError):
@@ -214,75 +272,9 @@ def _rebuild(cls: type[EDMError], args: tuple[Any, ...], state: dict[str, Any]) 
     return error
 
 
-def _secrets_of(request: httpx.Request | None) -> list[str]:
-    """The credentials `request` carries (whole header values and the part after the scheme),
-    longest first. Fragments too short to be a credential are left alone, so that scrubbing
-    cannot mangle a message."""
-    if request is None:
-        return []
-    found: set[str] = set()
-    for name, value in request.headers.items():
-        if name.lower() in _SECRET_HEADERS:
-            found.add(value.strip())
-            found.add(value.partition(" ")[2].strip())
-    return sorted((s for s in found if len(s) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
-
-
-def _scrub(value: Any, secrets: list[str]) -> Any:
-    """`value` (text, or decoded JSON) with every secret replaced by `[redacted]`."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, _REDACTED)
-        return value
-    if isinstance(value, list):
-        return [_scrub(item, secrets) for item in value]
-    if isinstance(value, dict):
-        return {_scrub(k, secrets): _scrub(v, secrets) for k, v in value.items()}
-    return value
-
-
-def _redact(value: object, secrets: list[str]) -> object:
+def _redact(value: object, secrets: tuple[str, ...]) -> object:
     if isinstance(value, httpx.Response):
-        return _redacted_response(value, secrets)
+        return redacted_response(value)
     if isinstance(value, httpx.Request):
-        return _redacted_request(value)
-    return _scrub(value, secrets)
-
-
-def _redacted_request(request: httpx.Request) -> httpx.Request:
-    headers = [
-        (name, _REDACTED if name.lower() in _SECRET_HEADERS else value)
-        for name, value in request.headers.multi_items()
-    ]
-    try:
-        content = request.content
-    except httpx.RequestNotRead:
-        content = b""
-    return httpx.Request(request.method, request.url, headers=headers, content=content)
-
-
-def _redacted_response(response: httpx.Response, secrets: list[str]) -> httpx.Response:
-    try:
-        content = response.content
-    except httpx.ResponseNotRead:
-        content = b""
-    for secret in secrets:
-        content = content.replace(secret.encode(), _REDACTED.encode())
-    try:
-        request: httpx.Request | None = _redacted_request(response.request)
-    except RuntimeError:  # a Response built without a request
-        request = None
-    # The content is already decoded, so the encoding headers no longer describe it.
-    headers = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in _ENCODING_HEADERS
-    ]
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=content,
-        request=request,
-    )
+        return redacted_request(value)
+    return scrub(value, secrets)

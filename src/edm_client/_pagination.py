@@ -120,6 +120,13 @@ class _BasePage(Generic[T]):
     def __len__(self) -> int:
         return len(self.data)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickle holds neither the client (a loaded page cannot fetch more) nor the token.
+        from edm_client._sanitize import redacted_response
+
+        response = redacted_response(self.http_response)
+        return {**self.__dict__, "http_response": response, "_fetch": _fetch_after_unpickling}
+
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__}[{self._item.__name__}] {len(self.data)} records,"
@@ -145,6 +152,13 @@ class _BasePage(Generic[T]):
         what = f"{count} {self._item.__name__} record{'' if count == 1 else 's'} on this page"
         more = "more pages follow" if self.has_next_page() else "last page"
         return f"{type(self).__name__}: {what}, {more}"
+
+
+def _fetch_after_unpickling(cursor: str) -> Any:
+    raise EDMError(
+        "This page came from a pickle (or a copy), so it has no client to fetch the next "
+        "page with; call list(..., cursor=page.next_cursor) on a client in this process."
+    )
 
 
 class CursorPage(_BasePage[T]):
@@ -175,7 +189,7 @@ class CursorPage(_BasePage[T]):
 
         One column per field (fields newer than this SDK included), in field order: datetimes
         as `datetime64[us, UTC]`, text as `string`, optional numbers and booleans as the
-        nullable `Float64`, `Int64` and `boolean`. Needs `pip install 'edm-client[pandas]'`.
+        nullable `Float64`, `Int64` and `boolean`. Needs `pip install 'edm-sdk[pandas]'`.
         """
         from edm_client._dataframe import FrameBuilder
 
@@ -211,7 +225,7 @@ class AsyncCursorPage(_BasePage[T]):
 
     async def to_pandas(self) -> pd.DataFrame:
         """Every record of this and all later pages as a `pandas.DataFrame` (see
-        `CursorPage.to_pandas`). Needs `pip install 'edm-client[pandas]'`."""
+        `CursorPage.to_pandas`). Needs `pip install 'edm-sdk[pandas]'`."""
         from edm_client._dataframe import FrameBuilder
 
         builder = FrameBuilder(self._item)
@@ -238,7 +252,7 @@ class AsyncPaginator(Generic[T]):
         """Every matching record as a `pandas.DataFrame`: `await client...list().to_pandas()`.
 
         The columns and dtypes are those of `CursorPage.to_pandas`. Needs
-        `pip install 'edm-client[pandas]'`; without it this raises `ImportError` before any
+        `pip install 'edm-sdk[pandas]'`; without it this raises `ImportError` before any
         request is sent.
         """
         from edm_client._dataframe import require_pandas
@@ -249,3 +263,9 @@ class AsyncPaginator(Generic[T]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: await it for the first page, or `async for` every record>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "An AsyncPaginator cannot be pickled: it is a request not yet sent. "
+            "Await it and pickle the page it returns."
+        )

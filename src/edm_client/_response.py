@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -16,11 +17,21 @@ from edm_client._exceptions import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    EDMError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
+)
+from edm_client._ratelimit import RateLimit, parse_rate_limit
+from edm_client._sanitize import (
+    MAX_TEXT_SCANNED,
+    identifier,
+    prose,
+    redacted_response,
+    scrub,
+    secrets_of,
 )
 
 __all__ = ["APIResponse", "parse_json", "request_id_of", "status_error"]
@@ -29,7 +40,7 @@ T = TypeVar("T")
 
 REQUEST_ID_HEADER = "x-request-id"
 _MAX_TEXT_IN_MESSAGE = 200
-_MAX_TEXT_SCANNED = 64 * 1024  # a message needs the start of a body, not all of a huge one
+_MAX_REASON_IN_MESSAGE = 64
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -41,16 +52,23 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _HTML_TAG = re.compile(r"<[^>]+>")
-_WHITESPACE = re.compile(r"\s+")
 
 
 def request_id_of(response: httpx.Response, body: object = None) -> str | None:
-    """The request id from the `X-Request-ID` header, else from a JSON error body."""
+    """The request id from the `X-Request-ID` header, else from a JSON error body, safe to
+    write: the token scrubbed, control characters escaped, at most 128 characters."""
     request_id: str | None = response.headers.get(REQUEST_ID_HEADER)
     if request_id is None and isinstance(body, dict):
         found = body.get("request_id")
         request_id = found if isinstance(found, str) else None
-    return request_id
+    return None if request_id is None else identifier(request_id, _secrets_of(response))
+
+
+def _secrets_of(response: httpx.Response) -> tuple[str, ...]:
+    try:
+        return secrets_of(response.request)
+    except RuntimeError:  # a Response built without a request
+        return ()
 
 
 def decode_body(response: httpx.Response) -> object:
@@ -66,20 +84,23 @@ def decode_body(response: httpx.Response) -> object:
 
 def status_error(response: httpx.Response) -> APIStatusError:
     """The typed error for a 4xx/5xx response, with one readable sentence as its message."""
-    body = decode_body(response)
+    secrets = _secrets_of(response)
+    # Scrubbed before any part of it is clipped into the message (see `_sanitize`).
+    body = scrub(decode_body(response), secrets)
     request_id = request_id_of(response, body)
     status = response.status_code
     cls = _STATUS_ERRORS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
-    said = _server_message(body, response)
+    reason = prose(response.reason_phrase or "Error", secrets, _MAX_REASON_IN_MESSAGE)
+    said = _server_message(body, response, secrets)
     if 300 <= status < 400:
-        said = _redirect(response, said)
-    message = f"{status} {response.reason_phrase or 'Error'}: {said}"
+        said = _redirect(response, said, secrets)
+    message = f"{status} {reason}: {said}"
     if request_id:
         message += f" (request id {request_id})"
     return cls(message, response=response, body=body, request_id=request_id)
 
 
-def _server_message(body: object, response: httpx.Response) -> str:
+def _server_message(body: object, response: httpx.Response, secrets: tuple[str, ...]) -> str:
     if isinstance(body, dict):
         for candidate in (
             body.get("detail"),
@@ -88,29 +109,27 @@ def _server_message(body: object, response: httpx.Response) -> str:
             body.get("title"),
         ):
             if isinstance(candidate, str) and candidate.strip():
-                return _clip(candidate)
-        return _clip(f"the server sent {json.dumps(body)[:_MAX_TEXT_IN_MESSAGE]}")
+                return _clip(candidate, secrets)
+        return _clip(f"the server sent {json.dumps(body)}", secrets)
     if isinstance(body, str):
-        body = body[:_MAX_TEXT_SCANNED]
+        body = body[:MAX_TEXT_SCANNED]
         if not body.strip():
             return "the server sent an empty body"
         if "html" in response.headers.get("content-type", "") or body.lstrip().startswith("<"):
             title = _HTML_TITLE.search(body)
             text = title.group(1) if title else _HTML_TAG.sub(" ", body)
-            return _clip(f"the server sent an HTML page: {text}")
-        return _clip(body)
-    return _clip(f"the server sent {json.dumps(body)}")
+            return _clip(f"the server sent an HTML page: {text}", secrets)
+        return _clip(body, secrets)
+    return _clip(f"the server sent {json.dumps(body)}", secrets)
 
 
-def _redirect(response: httpx.Response, said: str) -> str:
+def _redirect(response: httpx.Response, said: str, secrets: tuple[str, ...]) -> str:
     """What a user with a wrong base URL needs: that redirects are not followed, and where to."""
     location = response.headers.get("location")
     if location is None:
         where = "a redirect without a Location"
     else:
-        if len(location) > _MAX_TEXT_IN_MESSAGE:
-            location = location[: _MAX_TEXT_IN_MESSAGE - 1] + "…"
-        where = f"a redirect to {location!r}"  # repr escapes control characters
+        where = f"a redirect to '{identifier(location, secrets, _MAX_TEXT_IN_MESSAGE)}'"
     return (
         f"the server answered with {where}, which the client does not follow (the token is "
         f"never sent on to another address); check base_url ({said})"
@@ -123,11 +142,8 @@ def _nested_message(error: object) -> object:
     return error
 
 
-def _clip(text: str) -> str:
-    text = _WHITESPACE.sub(" ", text[:_MAX_TEXT_SCANNED]).strip()
-    if len(text) > _MAX_TEXT_IN_MESSAGE:
-        text = text[: _MAX_TEXT_IN_MESSAGE - 1] + "…"
-    return text
+def _clip(text: str, secrets: tuple[str, ...]) -> str:
+    return prose(text, secrets, _MAX_TEXT_IN_MESSAGE)
 
 
 def parse_json(response: httpx.Response, adapter: pydantic.TypeAdapter[T], what: str) -> T:
@@ -141,16 +157,15 @@ def parse_json(response: httpx.Response, adapter: pydantic.TypeAdapter[T], what:
 def _validation_error(
     response: httpx.Response, exc: pydantic.ValidationError, what: str
 ) -> APIResponseValidationError:
-    body = decode_body(response)
+    secrets = _secrets_of(response)
+    body = scrub(decode_body(response), secrets)
     request_id = request_id_of(response, body)
     problems = exc.errors(include_url=False, include_input=False)
     if problems and problems[0]["type"] == "json_invalid":
-        shown = _clip(response.text) if response.content else "an empty body"
-        detail = f"the body is not valid JSON ({shown!r})" if response.content else shown
+        shown = _clip(response.text, secrets) if response.content else "an empty body"
+        detail = f"the body is not valid JSON ('{shown}')" if response.content else shown
     else:
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in problems[:5]
-        )
+        detail = "; ".join(f"{_location(e['loc'], secrets)}: {e['msg']}" for e in problems[:5])
         if len(problems) > 5:
             detail += f"; and {len(problems) - 5} more"
     message = (
@@ -161,6 +176,11 @@ def _validation_error(
     return APIResponseValidationError(message, response=response, body=body, request_id=request_id)
 
 
+def _location(loc: tuple[int | str, ...], secrets: tuple[str, ...]) -> str:
+    # A location may hold keys the server chose.
+    return identifier(".".join(str(part) for part in loc), secrets) if loc else "body"
+
+
 class APIResponse(Generic[T]):
     """The HTTP response behind a call, from `.with_raw_response`; `.parse()` gives the result."""
 
@@ -168,6 +188,8 @@ class APIResponse(Generic[T]):
         self.http_response = http_response
         self._parser = parser
         self._parsed: Any = _UNSET
+        # Read now: a reset sent as a Unix time is turned into seconds from the response.
+        self._rate_limit = parse_rate_limit(http_response.headers)
 
     @property
     def status_code(self) -> int:
@@ -180,6 +202,13 @@ class APIResponse(Generic[T]):
     @property
     def request_id(self) -> str | None:
         return request_id_of(self.http_response)
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The rate limit the response's headers announce (`RateLimit`, `RateLimit-Policy`,
+        `RateLimit-Limit`/`-Remaining`/`-Reset` or `X-RateLimit-*`); None when they announce
+        none, or only values that do not parse."""
+        return self._rate_limit
 
     def parse(self) -> T:
         """The typed result the plain method would have returned (parsed once, then cached)."""
@@ -194,6 +223,23 @@ class APIResponse(Generic[T]):
             f"<APIResponse [{self.status_code}] {request.method} {request.url}"
             f" request_id={self.request_id!r}>"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled parsed, since the parser may hold the client; the response is a copy
+        # without the token, and a result that failed to parse fails again when loaded.
+        try:
+            outcome: tuple[bool, object] = (True, self.parse())
+        except EDMError as error:
+            outcome = (False, error)
+        parser = functools.partial(_replay, outcome)
+        return (APIResponse, (redacted_response(self.http_response), parser))
+
+
+def _replay(outcome: tuple[bool, Any], response: httpx.Response) -> Any:
+    parsed, value = outcome
+    if not parsed:
+        raise value
+    return value
 
 
 _UNSET: Any = object()

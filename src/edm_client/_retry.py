@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timezone
 
 import httpx
 
 from edm_client._exceptions import APIConnectionError, InvalidRequestError
+from edm_client._ratelimit import parse_retry_after
 
 __all__ = ["RetryEvent", "RetryPolicy"]
 
@@ -124,22 +122,3 @@ def _status_codes(value: object) -> frozenset[int] | None:
     if all(_is_int(code) and 100 <= code <= 599 for code in codes):
         return codes
     return None
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds or HTTP-date); None when unusable."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:  # asctime dates and "-0000" carry no zone; HTTP dates are GMT
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = when.timestamp() - time.time()
-    if math.isnan(seconds):
-        return None
-    return max(seconds, 0.0)

@@ -10,32 +10,38 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final
 
+from edm_client._cli._args import add_progress as _add_progress
+from edm_client._cli._args import count as _count
+from edm_client._cli._args import nonblank as _nonblank
+from edm_client._cli._errors import FileFormatError, UsageError
+from edm_client._cli._import import CreateMany, add_import_options, run_import
 from edm_client._cli._output import (
     RECORD_COLUMNS,
     TABLE_COLUMNS,
     Progress,
     open_writer,
+    output_file,
     record_row,
+    show_progress,
     write_all,
     write_record,
 )
-from edm_client._cli._rows import (
-    FORMATS,
-    KEY_FIELD,
-    FileFormatError,
-    Reader,
-    Row,
-    cell_value,
-    format_of,
-)
+from edm_client._cli._rows import KEY_FIELD, RecordFields, cell_value, format_of, shown
 from edm_client._client import Client
 from edm_client._config import API_KEY_ENV, BASE_URL_ENV
 from edm_client._exceptions import EDMError
-from edm_client._rules import MAX_PAGE_LIMIT, WRITABLE_FIELDS, FieldError
+from edm_client._rules import (
+    DATETIME_FIELDS,
+    MAX_PAGE_LIMIT,
+    READ_ONLY_FIELDS,
+    WRITABLE_FIELDS,
+    FieldError,
+    check_create_body,
+)
+from edm_client._sanitize import MIN_SECRET_LENGTH, safe_line
 from edm_client._version import __version__
 
 __all__ = ["main"]
@@ -58,12 +64,17 @@ exit codes:
 Try any command without an account: edm --fake learning-records list
 """
 _FILTERS: Final = ("person_id", "provider", "passed", "linked_cohort_id", "linked_assessment_id")
-_CHUNK: Final = 1000
 _TTY_FORMATS: Final = {"list": ("table", "jsonl"), "get": ("table", "json")}
-
-
-class UsageError(Exception):
-    """A mistake in how `edm` was called: exit code 2."""
+_LEARNING_RECORDS: Final = RecordFields(
+    noun="learning record",
+    writable=WRITABLE_FIELDS,
+    read_only=READ_ONLY_FIELDS,
+    check=check_create_body,
+    required=tuple(error.field for error in check_create_body({})),
+    numbers=frozenset({"score"}),
+    booleans=frozenset({"passed"}),
+    datetimes=frozenset(DATETIME_FIELDS),
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,10 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging(args)
         return handler(args)
     except UsageError as error:
-        print(f"edm: error: {error}", file=sys.stderr)
+        _print_error(error, args)
         return EXIT_USAGE
     except (EDMError, FileFormatError) as error:
-        print(f"edm: error: {error}", file=sys.stderr)
+        _print_error(error, args)
         return EXIT_ERROR
     except KeyboardInterrupt:
         resume = "; run the same import again to finish it" if handler is _import else ""
@@ -94,8 +105,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as error:
-        print(f"edm: error: {error}", file=sys.stderr)
+        _print_error(error, args)
         return EXIT_ERROR
+
+
+def _print_error(error: Exception, args: argparse.Namespace) -> None:
+    # The SDK's messages are already safe; this also covers text from anywhere else.
+    print(f"edm: error: {safe_line(str(error), _secrets(args))}", file=sys.stderr)
+
+
+def _secrets(args: argparse.Namespace) -> tuple[str, ...]:
+    secret = getattr(args, "api_key", None) or os.environ.get(API_KEY_ENV)
+    return (secret.strip(),) if secret and len(secret.strip()) >= MIN_SECRET_LENGTH else ()
 
 
 # -- the parser ------------------------------------------------------------------------------
@@ -130,7 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_page_size(list_)
 
     get = _command(actions, "get", "print one record by id", _get)
-    get.add_argument("id", help="the record id, e.g. per_01JD3W6Z5X6N9V7Q8R2T4Y1B0C")
+    get.add_argument(
+        "id", type=_nonblank, help="the record id, e.g. per_01JD3W6Z5X6N9V7Q8R2T4Y1B0C"
+    )
     get.add_argument(
         "--format",
         choices=("table", "json"),
@@ -150,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
         )
     create.add_argument(
         "--idempotency-key",
+        type=_nonblank,
         metavar="KEY",
         help="send this Idempotency-Key: repeating the command with it creates nothing twice",
     )
@@ -161,33 +185,7 @@ def _parser() -> argparse.ArgumentParser:
         "create the records of a .csv, .jsonl or .json file (safe to run again)",
         _import,
     )
-    import_.add_argument(
-        "file",
-        type=Path,
-        metavar="FILE",
-        help="columns (or keys) are create's fields, e.g. person_id,title,score; an "
-        "idempotency_key column is used as given; server-owned columns (id, created_at, ...) "
-        "are ignored, so an export can be imported",
-    )
-    import_.add_argument("--format", choices=FORMATS, help="file format (default: from FILE)")
-    import_.add_argument(
-        "--dry-run", action="store_true", help="check every row and stop; send nothing"
-    )
-    import_.add_argument(
-        "--skip-invalid",
-        action="store_true",
-        help="import the valid rows even when some are invalid (they go to --report)",
-    )
-    import_.add_argument(
-        "--report",
-        type=Path,
-        metavar="FILE",
-        help="write rows that failed (with _line and _error columns) to FILE; fix and import it",
-    )
-    import_.add_argument(
-        "--concurrency", type=_count, default=8, metavar="N", help="requests in flight (8)"
-    )
-    _add_progress(import_)
+    add_import_options(import_)
 
     export = _command(actions, "export", "write every matching record to a file", _export)
     _add_filters(export)
@@ -275,7 +273,7 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
 def _add_filters(parser: argparse.ArgumentParser) -> None:
     filters = parser.add_argument_group("filters")
     for name in _FILTERS:
-        kind = _cell_type(name) if name == "passed" else str
+        kind = _cell_type(name) if name == "passed" else _nonblank
         filters.add_argument(_flag(name), dest=name, type=kind, metavar=_METAVARS.get(name, "ID"))
     filters.add_argument(
         "--include-deleted", action="store_true", help="include soft-deleted records"
@@ -289,14 +287,6 @@ def _add_page_size(parser: argparse.ArgumentParser) -> None:
         default=MAX_PAGE_LIMIT,
         metavar="N",
         help=f"records per request, 1-{MAX_PAGE_LIMIT} ({MAX_PAGE_LIMIT})",
-    )
-
-
-def _add_progress(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        help="show progress on stderr (default: only on a terminal)",
     )
 
 
@@ -325,19 +315,13 @@ def _cell_type(name: str) -> Callable[[str], Any]:
     """Parses an option value with the same rules as an import file's cells."""
 
     def parse(text: str) -> Any:
-        value = cell_value(name, text, True)
+        value = cell_value(_LEARNING_RECORDS, name, _nonblank(text), True)
         if isinstance(value, FieldError):
-            raise argparse.ArgumentTypeError(value.message)
+            raise argparse.ArgumentTypeError(f"{value.message}, not {shown(text)}")
         return value
 
     parse.__name__ = name  # argparse names the option's type in its error message
     return parse
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return int(text)
 
 
 def _page_size(text: str) -> int:
@@ -372,16 +356,18 @@ def _missing_command(parser: argparse.ArgumentParser) -> int:
 
 
 class _Redact(logging.Filter):
-    """Belt and braces: the SDK never logs headers, and this hides the token if anything did."""
+    """Belt and braces: the SDK never logs headers or raw server text, and this hides the
+    token (any 16 characters of it) and escapes control characters if anything did."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secrets: tuple[str, ...]) -> None:
         super().__init__()
-        self._secret = secret
+        self._secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self._secret in message:
-            record.msg, record.args = message.replace(self._secret, "[redacted]"), None
+        safe = safe_line(message, self._secrets)
+        if safe != message:
+            record.msg, record.args = safe, None
         return True
 
 
@@ -389,9 +375,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
     if not getattr(args, "verbose", 0):
         return
     sdk_logger = logging.getLogger("edm_client")
-    secret = getattr(args, "api_key", None) or os.environ.get(API_KEY_ENV)
-    if secret:
-        sdk_logger.addFilter(_Redact(secret))
+    sdk_logger.addFilter(_Redact(_secrets(args)))
     if not sdk_logger.handlers:  # EDM_LOG may have added one already
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("edm: %(levelname)s: %(message)s"))
@@ -459,10 +443,6 @@ def _format(args: argparse.Namespace, command: str) -> str:
     return on_terminal if sys.stdout.isatty() else piped
 
 
-def _show_progress(args: argparse.Namespace) -> bool:
-    return bool(sys.stderr.isatty() if args.progress is None else args.progress)
-
-
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
     chosen = {name: getattr(args, name) for name in _FILTERS}
     return {**chosen, "include_deleted": args.include_deleted}
@@ -500,137 +480,20 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    path: Path = args.file
-    if not path.is_file():
-        raise UsageError(f"cannot read {str(path)!r}: no such file")
-    if args.report is not None and args.report.resolve() == path.resolve():
-        raise UsageError(
-            f"--report {str(args.report)!r} is the file being imported: it would be replaced "
-            "by the report; name another file"
-        )
-    reader = Reader(path, _file_format(path, args.format))
+    @contextlib.contextmanager
+    def learning_records() -> Iterator[CreateMany]:
+        with _client(args) as client:
+            yield client.performance.learning_records.create_many
 
-    rows, invalid = _check_rows(reader)
-    if reader.ignored:
-        print(
-            f"edm: note: ignoring server-owned columns: {', '.join(sorted(reader.ignored))}",
-            file=sys.stderr,
-        )
-    if args.dry_run or (invalid and not args.skip_invalid):
-        if args.dry_run:
-            print(f"dry run: {rows - len(invalid)} valid, {len(invalid)} invalid; nothing sent")
-        else:
-            print(
-                f"edm: error: {_rows(len(invalid))} invalid, so nothing was imported. Fix them, "
-                "or pass --skip-invalid to import the others.",
-                file=sys.stderr,
-            )
-        if args.report and not args.dry_run:
-            _write_report(args.report, reader, {}, invalid)
-        return EXIT_ERROR if invalid else EXIT_OK
-
-    progress = Progress("importing", sys.stderr, enabled=_show_progress(args))
-    with _client(args) as client:
-        outcome = _create_in_chunks(client, reader, args.concurrency, rows - len(invalid), progress)
-    progress.finish()
-
-    failed: dict[int, str] = {}
-    if outcome.failed:
-        lines = _valid_lines(reader, set(outcome.failed))
-        for index, error in outcome.failed.items():
-            failed[lines[index]] = error
-            print(f"{path}:{lines[index]}: {error}", file=sys.stderr)
-    print(
-        f"imported {path}: {outcome.created - outcome.replayed} created, {outcome.replayed} "
-        f"already imported, {len(outcome.failed)} failed, {len(invalid)} invalid"
-    )
-    if args.report:  # even when empty, so a report from an earlier run is not mistaken
-        _write_report(args.report, reader, failed, invalid)
-    return EXIT_OK if not outcome.failed and not invalid else EXIT_ERROR
-
-
-@dataclass
-class _Outcome:
-    created: int = 0
-    replayed: int = 0
-    failed: dict[int, str] = field(default_factory=dict)
-    """Why each failed row failed, by its position among the valid rows."""
-
-
-def _create_in_chunks(
-    client: Client, reader: Reader, concurrency: int, total: int, progress: Progress
-) -> _Outcome:
-    """`create_many` over the valid rows, a chunk at a time: memory stays flat however many
-    rows there are, since only counts and failures are kept between chunks."""
-    items = (row.item for row in reader.rows() if not row.errors)
-    outcome = _Outcome()
-    offset = 0
-    while chunk := list(itertools.islice(items, _CHUNK)):
-        result = client.performance.learning_records.create_many(
-            chunk,
-            concurrency=concurrency,
-            on_progress=progress.shifted(offset, total),
-        )
-        outcome.created += result.created_count
-        outcome.replayed += result.replayed_count
-        outcome.failed.update((offset + f.index, str(f.error)) for f in result.failed)
-        offset += len(chunk)
-    return outcome
-
-
-def _check_rows(reader: Reader) -> tuple[int, dict[int, str]]:
-    """Check every row, print each problem as FILE:LINE: FIELD: MESSAGE.
-
-    Returns how many rows there are, and the problems of each invalid row by line.
-    """
-    invalid: dict[int, str] = {}
-    rows = 0
-    for rows, row in enumerate(reader.rows(), start=1):  # noqa: B007
-        for error in row.errors:
-            print(f"{reader.path}:{row.line}: {error.field}: {error.message}", file=sys.stderr)
-        if row.errors:
-            invalid[row.line] = "; ".join(map(str, row.errors))
-    return rows, invalid
-
-
-def _rows(n: int) -> str:
-    return f"{n} row" if n == 1 else f"{n} rows"
-
-
-def _valid_lines(reader: Reader, indexes: set[int]) -> dict[int, int]:
-    """The line of each of the given positions among the valid rows (one more read)."""
-    valid = (row for row in reader.rows() if not row.errors)
-    return {i: row.line for i, row in enumerate(valid) if i in indexes}
-
-
-def _write_report(
-    path: Path, reader: Reader, failed: dict[int, str], invalid: dict[int, str]
-) -> None:
-    """The rows that were not imported, as they were, with `_line` and `_error` columns."""
-    problems = {**failed, **invalid}  # line -> why
-    fmt = format_of(path) if path.suffix.lower() in (".csv", ".jsonl", ".json") else reader.format
-
-    def rows(selected: Iterator[Row]) -> Iterator[dict[str, Any]]:
-        for row in selected:
-            yield {
-                **row.raw,
-                "_line": row.line,
-                "_error": invalid.get(row.line) or failed[row.line],
-            }
-
-    with _output_file(path) as stream:
-        chosen = (row for row in reader.rows() if row.line in problems)
-        columns = [c for c in reader.columns if not c.startswith("_")] or list(WRITABLE_FIELDS)
-        write_all(open_writer(fmt, stream, [*columns, "_line", "_error"]), rows(chosen))
-    print(f"edm: {_rows(len(problems))} not imported, written to {path}", file=sys.stderr)
+    return run_import(args, _LEARNING_RECORDS, learning_records)
 
 
 def _export(args: argparse.Namespace) -> int:
     output: Path | None = args.output
     fmt = args.format or (_file_format(output) if output and output.suffix else "jsonl")
-    progress = Progress("exported", sys.stderr, enabled=_show_progress(args))
+    progress = Progress("exported", sys.stderr, enabled=show_progress(args.progress))
     count = 0
-    with _client(args) as client, _output_file(output) as stream:
+    with _client(args) as client, output_file(output) as stream:
         writer = open_writer(fmt, stream)
         first = client.performance.learning_records.list(**_filters(args), limit=args.page_size)
         for page in first.iter_pages():
@@ -643,23 +506,6 @@ def _export(args: argparse.Namespace) -> int:
     if output is not None:
         print(f"exported {count} records to {output}", file=sys.stderr)
     return EXIT_OK
-
-
-@contextlib.contextmanager
-def _output_file(path: Path | None) -> Iterator[TextIO]:
-    """stdout, or `path` written through a temporary file so it appears only when complete."""
-    if path is None or str(path) == "-":
-        yield sys.stdout
-        return
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as stream:
-            yield stream
-        partial.replace(path)
-    except OSError as error:
-        raise UsageError(f"cannot write {str(path)!r}: {error.strerror}") from None
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _fake_serve(args: argparse.Namespace) -> int:

@@ -2,27 +2,67 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import shutil
+import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Final, Protocol, TextIO
 
+from edm_client._cli._errors import UsageError
+from edm_client._rules import parse_rfc3339
+from edm_client._sanitize import clip, escape_controls
 from edm_client.types import LearningRecord
 
+
+@dataclass(frozen=True)
+class TableLayout:
+    """Which columns a table shows, and how it fits them into the terminal."""
+
+    columns: tuple[str, ...]
+    """Left to right."""
+    keep: tuple[str, ...]
+    """Most wanted first: on a narrow terminal, columns are left out from the end of this."""
+    shrink: frozenset[str] = frozenset()
+    """Columns whose cells may be cut short with `…` (never ids, numbers or datetimes)."""
+    datetimes: frozenset[str] = frozenset()
+    """Columns of RFC 3339 values, shown in UTC to the minute: `2024-12-31 02:22Z`."""
+
+
 RECORD_COLUMNS: Final = tuple(LearningRecord.model_fields)
-TABLE_COLUMNS: Final = (
-    "id",
-    "person_id",
-    "title",
-    "provider",
-    "score",
-    "passed",
-    "completed_at",
-    "expires_at",
+TABLE_COLUMNS: Final = TableLayout(
+    columns=(
+        "id",
+        "person_id",
+        "title",
+        "provider",
+        "score",
+        "passed",
+        "completed_at",
+        "expires_at",
+    ),
+    keep=(
+        "id",
+        "title",
+        "completed_at",
+        "passed",
+        "score",
+        "expires_at",
+        "person_id",
+        "provider",
+    ),
+    shrink=frozenset({"title", "provider"}),
+    datetimes=frozenset({"completed_at", "expires_at"}),
 )
-_MAX_CELL: Final = 40
 _TABLE_SAMPLE: Final = 50
+_MIN_SHRUNK: Final = 16
+"""A cut-short column keeps at least this many characters (or its header's)."""
+_GAP: Final = "  "
 
 
 def record_row(record: LearningRecord) -> dict[str, Any]:
@@ -75,10 +115,10 @@ class _JsonArray:
 
 
 class _Csv:
-    def __init__(self, stream: TextIO, columns: Sequence[str]) -> None:
+    def __init__(self, stream: TextIO, columns: Sequence[str], delimiter: str) -> None:
         self._stream = stream
         self._columns = columns
-        self._writer = csv.writer(stream, lineterminator="\n")
+        self._writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
         self._writer.writerow(columns)
 
     def write(self, row: Mapping[str, Any]) -> None:
@@ -89,16 +129,22 @@ class _Csv:
 
 
 class _Table:
-    """Aligned columns for people; widths come from the first rows, later rows are cut to fit."""
+    """Aligned columns for people, fitted to the terminal's width: widths come from the first
+    rows, later rows are cut to fit; a cell is cut short with `…`, never wrapped."""
 
-    def __init__(self, stream: TextIO, columns: Sequence[str]) -> None:
+    def __init__(self, stream: TextIO, layout: TableLayout, width: int) -> None:
         self._stream = stream
-        self._columns = columns
-        self._pending: list[list[str]] | None = []
-        self._widths: list[int] = []
+        self._layout = layout
+        self._width = width
+        self._pending: list[dict[str, str]] | None = []
+        self._widths: dict[str, int] = {}
 
     def write(self, row: Mapping[str, Any]) -> None:
-        cells = [_table_cell(row.get(name)) for name in self._columns]
+        datetimes = self._layout.datetimes
+        cells = {
+            name: _datetime_cell(row.get(name)) if name in datetimes else _table_cell(row.get(name))
+            for name in self._layout.columns
+        }
         if self._pending is None:
             self._line(cells)
             return
@@ -113,40 +159,81 @@ class _Table:
 
     def _flush_pending(self) -> None:
         pending, self._pending = self._pending or [], None
-        self._widths = [
-            max(len(name), *(len(cells[i]) for cells in pending))
-            for i, name in enumerate(self._columns)
-        ]
-        self._line(list(self._columns))
-        self._line(["-" * width for width in self._widths])
+        self._widths = _fit_columns(self._layout, pending, self._width)
+        self._line({name: name for name in self._widths})
+        self._line({name: "-" * width for name, width in self._widths.items()})
         for cells in pending:
             self._line(cells)
 
-    def _line(self, cells: list[str]) -> None:
-        fitted = [_fit(cell, width) for cell, width in zip(cells, self._widths, strict=True)]
-        self._stream.write("  ".join(fitted).rstrip() + "\n")
+    def _line(self, cells: Mapping[str, str]) -> None:
+        fitted = (_fit(cells[name], width) for name, width in self._widths.items())
+        self._stream.write(_GAP.join(fitted).rstrip() + "\n")
+
+
+def _fit_columns(layout: TableLayout, rows: list[dict[str, str]], width: int) -> dict[str, int]:
+    """The columns that fit in `width`, left to right, with their widths."""
+    natural = {
+        name: max(len(name), *(len(cells[name]) for cells in rows)) for name in layout.columns
+    }
+    least = {
+        name: min(size, max(len(name), _MIN_SHRUNK)) if name in layout.shrink else size
+        for name, size in natural.items()
+    }
+    kept = layout.keep[:1]  # the most wanted column always shows
+    for name in layout.keep[1:]:
+        if sum(least[k] + len(_GAP) for k in kept) + least[name] > width:
+            break
+        kept += (name,)
+    widths = {name: least[name] for name in layout.columns if name in kept}
+    spare = width - sum(widths.values()) - len(_GAP) * (len(widths) - 1)
+    for name in kept:  # cut-short columns grow back, most wanted first
+        grow = max(0, min(spare, natural[name] - widths[name]))
+        widths[name] += grow
+        spare -= grow
+    return widths
 
 
 def _fit(cell: str, width: int) -> str:
-    return cell.ljust(width) if len(cell) <= width else cell[: width - 1] + "…"
+    return clip(cell, width).ljust(width)
 
 
 def _table_cell(value: Any) -> str:
-    text = text_cell(value)
-    if isinstance(value, str) and len(text) >= 20 and text[10:11] == "T" and text[4:5] == "-":
-        text = text[:16].replace("T", " ")  # a datetime, to the minute
-    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
+    return escape_controls(text_cell(value))
 
 
-def open_writer(fmt: str, stream: TextIO, columns: Sequence[str] = RECORD_COLUMNS) -> Writer:
+def _datetime_cell(value: Any, *, seconds: bool = False) -> str:
+    """An RFC 3339 value in UTC, with its zone: `2024-12-31 02:22Z`."""
+    parsed = parse_rfc3339(value) if isinstance(value, str) else None
+    if parsed is None:
+        return _table_cell(value)
+    utc = parsed.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%d %H:%M:%SZ" if seconds else "%Y-%m-%d %H:%MZ")
+
+
+def open_writer(
+    fmt: str,
+    stream: TextIO,
+    columns: Sequence[str] | TableLayout = RECORD_COLUMNS,
+    *,
+    delimiter: str = ",",
+) -> Writer:
     """A writer of `fmt` (table, json, jsonl or csv); `columns` are used by table and csv."""
+    if isinstance(columns, TableLayout):
+        layout, columns = columns, columns.columns
+    else:
+        layout = TableLayout(tuple(columns), keep=tuple(columns))
     if fmt == "jsonl":
         return _JsonLines(stream)
     if fmt == "json":
         return _JsonArray(stream)
     if fmt == "csv":
-        return _Csv(stream, columns)
-    return _Table(stream, columns)
+        return _Csv(stream, columns, delimiter)
+    return _Table(stream, layout, _terminal_width())
+
+
+def _terminal_width() -> int:
+    # $COLUMNS, else the terminal's width, else 80 (when piped)
+    return shutil.get_terminal_size().columns
 
 
 def write_all(writer: Writer, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -164,9 +251,15 @@ def write_record(record: LearningRecord, fmt: str, stream: TextIO) -> None:
     row = record_row(record)
     if fmt == "table":
         width = max(map(len, row))
+        room = max(_MIN_SHRUNK, _terminal_width() - width - len(_GAP))
         for name, value in row.items():
-            if value is not None:
-                stream.write(f"{name.ljust(width)}  {text_cell(value)}\n")
+            if value is None:
+                continue
+            if isinstance(getattr(record, name, None), datetime):
+                cell = _datetime_cell(value, seconds=True)
+            else:
+                cell = _fit(_table_cell(value), room).rstrip()
+            stream.write(f"{name.ljust(width)}{_GAP}{cell}\n")
     elif fmt == "json":
         stream.write(json.dumps(row, ensure_ascii=False, indent=2) + "\n")
     else:
@@ -208,3 +301,26 @@ class Progress:
         if self._enabled and self._last:
             self._stream.write("\n")
             self._stream.flush()
+
+
+def show_progress(choice: bool | None) -> bool:
+    """Whether to draw progress: as `--progress`/`--no-progress` say, else on a terminal."""
+    return bool(sys.stderr.isatty() if choice is None else choice)
+
+
+@contextlib.contextmanager
+def output_file(path: Path | None, *, bom: bool = False) -> Iterator[TextIO]:
+    """stdout, or `path` written through a temporary file so it appears only when complete;
+    with `bom`, the file starts with a UTF-8 byte-order mark (for Excel)."""
+    if path is None or str(path) == "-":
+        yield sys.stdout
+        return
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as stream:
+            yield stream
+        partial.replace(path)
+    except OSError as error:
+        raise UsageError(f"cannot write {str(path)!r}: {error.strerror}") from None
+    finally:
+        partial.unlink(missing_ok=True)

@@ -25,7 +25,7 @@ TOKEN_LIFETIME = 24 * 3600.0
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m edm_client.testing") -> int:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Tools around edm-client's fake EDM API.",
+        description="Tools around edm-sdk's fake EDM API.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser(

@@ -188,7 +188,7 @@ def _parse(model: type[_In], request: httpx.Request) -> _In:
 
 def _index(fake: FakeServer) -> dict[str, Any]:
     return {
-        "service": "edm-client fake EDM API",
+        "service": "edm-sdk fake EDM API",
         "base_url": fake.base_url,
         "openapi": fake.base_url + OPENAPI_PATH,
         "demo_tenant_id": fake.demo_tenant_id,

@@ -225,7 +225,7 @@ class FakeServer:
         unchanged. `api_key` is a static key the fake then accepts as the caller `tenant_id` /
         `person_id` / `app_id` (e.g. the one your test settings already set); without it the
         mock mints a token for that caller, as `.api_key` (and in `.environ`). Needs respx:
-        `pip install 'edm-client[testing]'`.
+        `pip install 'edm-sdk[testing]'`.
         """
         from edm_client.testing._mock import FakeMock
 

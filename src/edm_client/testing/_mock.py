@@ -19,7 +19,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by hiding respx in a test
     raise ImportError(
         "FakeServer.mock() needs respx, which comes with the testing extra: "
-        "pip install 'edm-client[testing]'",
+        "pip install 'edm-sdk[testing]'",
         name=exc.name,
     ) from exc
 

@@ -107,8 +107,8 @@ class NetworkGuard:
 
     def _message(self, dest: _Destination) -> str:
         lines = [
-            f"edm-client's network guard blocked a real HTTP request: {dest.method} {dest.url}",
-            "While edm-client's test fixtures (edm_fake, edm, edm_async, edm_network_guard) "
+            f"edm-sdk's network guard blocked a real HTTP request: {dest.method} {dest.url}",
+            "While edm-sdk's test fixtures (edm_fake, edm, edm_async, edm_network_guard) "
             "are active, tests may only talk to the fake EDM server.",
         ]
         fake = self.fake_base_url
@@ -191,7 +191,7 @@ def _install() -> None:
         setattr(cls, method_name, _wrap(original, is_async))
     if not _originals:
         raise RuntimeError(
-            f"edm-client's network guard does not know this httpcore ({httpcore.__version__}); "
+            f"edm-sdk's network guard does not know this httpcore ({httpcore.__version__}); "
             "please report it."
         )
 

@@ -126,9 +126,9 @@ def _document() -> dict[str, Any]:
         "info": {
             "title": "EDM API: learning records",
             "version": "v1",
-            "summary": "The learning-records contract the edm-client SDK and its fake share.",
+            "summary": "The learning-records contract the edm-sdk package and its fake share.",
             "description": (
-                "Generated from edm-client "
+                "Generated from edm-sdk "
                 f"{__version__} (`LearningRecord` and the validation rules), so it matches "
                 "the SDK. Errors are `application/problem+json`; every response carries "
                 "`X-Request-ID`."

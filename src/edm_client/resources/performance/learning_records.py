@@ -98,6 +98,8 @@ def _create_options(args: Mapping[str, Any]) -> RequestOptions:
         timeout=args["timeout"],
         total_timeout=args["total_timeout"],
         extra_headers=args["extra_headers"],
+        operation="learning_records.create",
+        path_template=PATH,
     )
 
 
@@ -112,6 +114,8 @@ def _get_options(args: Mapping[str, Any]) -> RequestOptions:
         timeout=args["timeout"],
         total_timeout=args["total_timeout"],
         extra_headers=args["extra_headers"],
+        operation="learning_records.get",
+        path_template=f"{PATH}/{{record_id}}",
     )
 
 
@@ -126,6 +130,8 @@ def _list_options(args: Mapping[str, Any]) -> RequestOptions:
         timeout=args["timeout"],
         total_timeout=args["total_timeout"],
         extra_headers=args["extra_headers"],
+        operation="learning_records.list",
+        path_template=PATH,
     )
 
 

@@ -1,5 +1,6 @@
-"""A loopback HTTP server that answers with whatever raw bytes a test scripts: slow drips,
-gzip bombs, redirects. The fake server is well-behaved by design; this one is not.
+"""A loopback server that answers with whatever raw bytes a test scripts: slow drips, gzip
+bombs, endless bodies. (`hostile.py` answers with whole `httpx.Response`s; this one writes to
+the socket byte by byte, as slowly or as badly as a test needs.)
 
 `serve(answer)` runs `answer(connection, request_head)` for every request on a thread of its
 own and yields the base URL; `answer` writes to the socket as slowly or as badly as it likes.
