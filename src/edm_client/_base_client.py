@@ -1,8 +1,9 @@
 """The request pipeline: auth, headers, timeouts, retries, error mapping and parsing.
 
 The logic is written once, as a generator (`_BaseClient._attempts`) that yields what it needs
-done: an `httpx.Request` to send, a float of seconds to sleep, or `_FETCH_TOKEN`. The sync and
-async clients each drive it with their own I/O, so they cannot drift apart.
+done: an `httpx.Request` to send and read the body of (its extensions carry the per-wait
+timeouts and the call's deadline), a float of seconds to sleep, or `_FETCH_TOKEN`. The sync
+and async clients each drive it with their own I/O, so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -312,18 +313,16 @@ class _BaseClient:
         if left is not None and left < longest:
             # No single wait may outlast the call (the dict is shared: never change it).
             timeouts = {p: left if t is None or t > left else t for p, t in timeouts.items()}
+        extensions: dict[str, Any] = {"timeout": timeouts}
+        if deadline is not None:
+            extensions[DEADLINE] = deadline
         request = self._pool.http.build_request(
             options.method,
             request_url(self._url_prefix + options.path),
             params=options.params,
             content=options.content,
             headers=headers,
-            extensions={"timeout": timeouts}
-            if deadline is None
-            else {
-                "timeout": timeouts,
-                DEADLINE: deadline,
-            },
+            extensions=extensions,
         )
         # Users keep requests (`e.request`, `.http_response.request`): their pickles and
         # deep copies must not carry the token.
