@@ -62,6 +62,8 @@ def fields_table(target: str) -> str:
 def type_markdown(annotation: Any) -> str:
     """`annotation` as a reader writes it: `SourceType | str | None`, linking the SDK's own
     classes to their entry in the reference; an aware datetime is a `datetime`."""
+    if typing.get_origin(annotation) is typing.Annotated:  # an `OpenEnum`: its type alone
+        return type_markdown(typing.get_args(annotation)[0])
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         parts = [type_markdown(arg) for arg in typing.get_args(annotation)]
         if all(p.startswith("`") for p in parts):  # no link: one code span reads better
@@ -74,7 +76,9 @@ def type_markdown(annotation: Any) -> str:
         return "`datetime`"
     module = getattr(annotation, "__module__", "")
     if module.startswith("edm_client"):
-        public = "edm_client.types" if module.startswith("edm_client.types") else module
+        # The models' shared parts (`SourceType`, from `_models`) are documented as types too.
+        in_types = module.startswith(("edm_client.types", "edm_client._models"))
+        public = "edm_client.types" if in_types else module
         return f"[`{name}`][{public}.{name}]"
     return f"`{name}`"
 

@@ -18,6 +18,9 @@ import httpx
 import pytest
 
 from edm_client import APIResponse, AsyncClient, Client, RetryPolicy
+from edm_client._definition import ResourceDefinition
+from edm_client._rules import FieldRule
+from edm_client.resources.performance.learning_records import LEARNING_RECORDS
 from edm_client.testing import FakeServer
 from edm_client.types import LearningRecord
 
@@ -39,6 +42,16 @@ WRITABLE_FIELDS = (
     "linked_assessment_id",
     "source",
     "source_type",
+)
+LIST_PARAMETERS = (
+    "person_id",
+    "provider",
+    "passed",
+    "linked_cohort_id",
+    "linked_assessment_id",
+    "include_deleted",
+    "limit",
+    "cursor",
 )
 SERVER_OWNED_FIELDS = (
     "id",
@@ -63,27 +76,55 @@ client_side_only = inprocess_only
 """For tests where the SDK refuses the call before sending: one transport is enough."""
 
 
-class Api:
-    """The learning-records methods of one client, awaitable whichever client it is."""
+def sample(rule: FieldRule, other: bool = False) -> Any:
+    """A value `rule` accepts (as JSON, and as a create argument); `other` gives a second one."""
+    if rule.kind == "enum":
+        return rule.choices[1 if other else 0]
+    if rule.kind == "number":
+        low, high = rule.minimum or 0, rule.maximum or 100
+        return high if other else low + (high - low) / 2
+    return {
+        "id": ("p1", "p2"),
+        "text": ("Kubernetes Administrator", "Terraform Associate"),
+        "boolean": (True, False),
+        "datetime": ("2026-03-01T09:30:00Z", "2027-01-31T23:59:59+01:00"),
+        "date": ("2026-03-01", "2027-02-28"),
+    }[rule.kind][other]
 
-    def __init__(self, client: Client | AsyncClient, server: FakeServer | None = None) -> None:
+
+def required_fields(definition: ResourceDefinition[Any]) -> dict[str, Any]:
+    """The least a create of `definition` must send."""
+    return {name: sample(definition.writable[name]) for name in definition.required}
+
+
+class Api:
+    """One resource's methods on one client (learning records unless `definition` says
+    otherwise), awaitable whichever client it is."""
+
+    def __init__(
+        self,
+        client: Client | AsyncClient,
+        server: FakeServer | None = None,
+        definition: ResourceDefinition[Any] = LEARNING_RECORDS,
+    ) -> None:
         self.client = client
         self.server = server
+        self.definition = definition
         self.is_async = isinstance(client, AsyncClient)
         self.mode = "async" if self.is_async else "sync"
 
     @property
     def records(self) -> Any:
-        return self.client.performance.learning_records
+        return getattr(getattr(self.client, self.definition.namespace), self.definition.name)
 
     async def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         result = method(*args, **kwargs)
         return await result if self.is_async else result
 
     async def create(self, **kwargs: Any) -> LearningRecord:
-        kwargs.setdefault("person_id", "p1")
-        kwargs.setdefault("title", "Kubernetes Administrator")
-        record: LearningRecord = await self._call(self.records.create, **kwargs)
+        record: LearningRecord = await self._call(
+            self.records.create, **{**required_fields(self.definition), **kwargs}
+        )
         return record
 
     async def get(self, record_id: Any, **kwargs: Any) -> LearningRecord:
@@ -118,11 +159,13 @@ class Api:
 
     async def raw(self, name: str, *args: Any, **kwargs: Any) -> APIResponse[Any]:
         if name == "create":
-            kwargs.setdefault("person_id", "p1")
-            kwargs.setdefault("title", "Kubernetes Administrator")
+            kwargs = {**required_fields(self.definition), **kwargs}
         method = getattr(self.records.with_raw_response, name)
         response: APIResponse[Any] = await self._call(method, *args, **kwargs)
         return response
+
+    async def create_many(self, items: Any, **kwargs: Any) -> Any:
+        return await self._call(self.records.create_many, items, **kwargs)
 
     async def close(self) -> None:
         await self._call(self.client.close)
@@ -200,12 +243,18 @@ def socket_client(mode: str, base_url: str, **kwargs: Any) -> Client | AsyncClie
     return cls(api_key="test-token", base_url=base_url, **kwargs)
 
 
-def fake_api(server: FakeServer, mode: str, token: str | None = None, **kwargs: Any) -> Api:
+def fake_api(
+    server: FakeServer,
+    mode: str,
+    token: str | None = None,
+    definition: ResourceDefinition[Any] = LEARNING_RECORDS,
+    **kwargs: Any,
+) -> Api:
     """An `Api` over its own client of `server` (close it with `await api.close()`)."""
     client = (
         server.client(token, **kwargs) if mode == "sync" else server.async_client(token, **kwargs)
     )
-    return Api(client, server)
+    return Api(client, server, definition)
 
 
 def no_wait(**kwargs: Any) -> RetryPolicy:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import os
+import pkgutil
 import sys
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -26,13 +28,20 @@ import httpx
 import pytest
 from hypothesis import settings
 
+from _helpers import MODES, Api
 from edm_client import AsyncClient, Client, RetryPolicy
 from edm_client._cli import main
+from edm_client._definition import ResourceDefinition, definitions
 from edm_client.testing import FakeServer
 from hostile import Answer, hostile_server
 from loopback import Loopback, serve
 
 TRANSPORTS = ("inprocess", "socket")
+
+# Test-only resources (one module each in tests/extra_resources/) register themselves when
+# imported, so every test parametrized over `definitions()` covers them too.
+for _module in pkgutil.iter_modules([str(Path(__file__).parent / "extra_resources")]):
+    importlib.import_module(f"extra_resources.{_module.name}")
 
 # In CI, hypothesis (and schemathesis, built on it) draw the same examples every run, so a
 # submission cannot fail on a case no earlier run drew; locally every run explores new ones.
@@ -151,3 +160,18 @@ def edm_cli(
             return Ran(code, captured.out, captured.err)
 
         yield run
+
+
+@pytest.fixture(params=definitions(), ids=lambda d: d.key)
+def definition(request: pytest.FixtureRequest) -> ResourceDefinition[Any]:
+    """Each registered resource in turn: the SDK's own and the test-only ones."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=MODES)
+def resource_api(
+    request: pytest.FixtureRequest, server: FakeServer, definition: ResourceDefinition[Any]
+) -> Api:
+    """`definition`'s resource on `Client` ("sync") and on `AsyncClient` ("async")."""
+    client = request.getfixturevalue("client" if request.param == "sync" else "async_client")
+    return Api(client, server, definition)

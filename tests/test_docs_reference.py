@@ -51,3 +51,13 @@ def test_api_reference_lists_every_public_name(module: str, name: str) -> None:
         f"{module}.{name} is public but docs/reference.md does not list it; "
         f"add `::: {module}.{name}` to the page"
     )
+
+
+def test_the_adding_a_resource_walk_through_is_the_code_of_the_test_only_resource() -> None:
+    page = (REFERENCE.parent / "adding-a-resource.md").read_text()
+    goals = (Path(__file__).parent / "extra_resources" / "goals.py").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, re.DOTALL)
+
+    quoted = [block for block in blocks if block.startswith(("class ", "GOALS"))]
+    assert len(quoted) == 3
+    assert all(block in goals for block in quoted)

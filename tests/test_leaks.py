@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import tracemalloc
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 
 import httpx
+import pytest
 
 from edm_client import AsyncClient, Client
 from edm_client.testing import FakeServer
@@ -144,3 +146,59 @@ def test_dropping_a_client_leaves_a_user_supplied_http_client_open(fake: FakeSer
     gc.collect()
     assert not http.is_closed
     http.close()
+
+
+@pytest.fixture
+def no_cycle_collector() -> Iterator[None]:
+    """The cyclic garbage collector off: only reference counting frees anything."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.mark.usefixtures("no_cycle_collector")
+def test_a_dropped_client_is_closed_by_reference_counting_alone(
+    fake: FakeServer, loopback: Loopback
+) -> None:
+    client = Client(api_key=fake.issue_token(), base_url=loopback.base_url)
+    records = client.performance.learning_records
+    created = records.create(person_id="p1", title="t")
+    records.with_raw_response.get(created.id)
+    list(records.list(limit=1))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del client, records
+
+    assert loopback.open_connections_after_settling() == 0
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+@pytest.mark.usefixtures("no_cycle_collector")
+async def test_a_dropped_async_client_is_closed_by_reference_counting_alone(
+    fake: FakeServer, loopback: Loopback
+) -> None:
+    client = AsyncClient(api_key=fake.issue_token(), base_url=loopback.base_url)
+    records = client.performance.learning_records
+    created = await records.create(person_id="p1", title="t")
+    await records.with_raw_response.get(created.id)
+    await records.list(limit=1)
+
+    del client, records
+    open_after = await asyncio.get_running_loop().run_in_executor(
+        None, loopback.open_connections_after_settling
+    )
+
+    assert open_after == 0
+
+
+def test_a_resource_keeps_working_when_its_client_is_no_longer_referenced(
+    fake: FakeServer, loopback: Loopback
+) -> None:
+    records = Client(api_key=fake.issue_token(), base_url=loopback.base_url).performance
+    gc.collect()
+
+    assert records.learning_records.create(person_id="p1", title="t").title == "t"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from _helpers import Api, api_fixture, fake_api, posts, sent_json
+from _helpers import COLLECTION, Api, api_fixture, fake_api, posts, raw_http, sent_json
 from edm_client import NotFoundError
 from edm_client.testing import FakeServer
 from edm_client.types import LearningRecord, SourceType
@@ -230,6 +230,28 @@ async def test_a_date_means_midnight_utc(api: Api) -> None:
     sent = sent_json(posts(api.server)[-1])
     assert sent["completed_at"] == "2026-03-01T00:00:00Z"
     assert sent["expires_at"] == "2028-03-01T00:00:00Z"
+
+
+async def test_a_date_string_means_midnight_utc_exactly_as_a_date_does(api: Api) -> None:
+    as_string = await api.create(completed_at="2026-03-01", expires_at="2028-03-01")
+    as_date = await api.create(completed_at=date(2026, 3, 1), expires_at=date(2028, 3, 1))
+
+    assert as_string.completed_at == as_date.completed_at
+    assert as_string.expires_at == datetime(2028, 3, 1, tzinfo=timezone.utc)
+    first, second = posts(api.server)[-2:]
+    assert first.content == second.content
+
+
+def test_the_fake_stores_a_date_string_on_a_date_time_field_as_midnight_utc(
+    server: FakeServer,
+) -> None:
+    with raw_http(server) as http:
+        response = http.post(
+            COLLECTION, json={"person_id": "p1", "title": "t", "completed_at": "2026-03-01"}
+        )
+
+    assert response.status_code == 201
+    assert response.json()["completed_at"] == "2026-03-01T00:00:00.000000Z"
 
 
 async def test_an_aware_datetime_keeps_its_instant_in_any_zone(api: Api) -> None:

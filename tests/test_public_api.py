@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.metadata
 import importlib.resources
@@ -21,10 +22,18 @@ import pytest
 import edm_client
 import edm_client.testing
 import edm_client.types
-from _helpers import WRITABLE_FIELDS, Api, json_response, make_client, record_json
+from _helpers import (
+    LIST_PARAMETERS,
+    WRITABLE_FIELDS,
+    Api,
+    json_response,
+    make_client,
+    record_json,
+)
 from edm_client import AsyncClient, Client
-from edm_client.resources.performance.learning_records import AsyncLearningRecords, LearningRecords
-from edm_client.types import LearningRecord
+from edm_client._definition import definitions, resource_classes
+from edm_client._resource import Namespace
+from edm_client.resources.performance.learning_records import LearningRecords
 
 PUBLIC_MODULES = [edm_client, edm_client.types, edm_client.testing]
 
@@ -103,30 +112,89 @@ def test_the_version_is_that_of_the_installed_edm_sdk_distribution() -> None:
     assert distribution.version == edm_client.__version__
 
 
-def _public_methods(cls: type) -> set[str]:
-    return {name for name in vars(cls) if not name.startswith("_")}
+# -- sync/async parity, for every resource found on the clients ---------------------------
 
 
-def test_sync_and_async_resources_have_the_same_methods() -> None:
-    assert _public_methods(LearningRecords) == _public_methods(AsyncLearningRecords)
-    assert {"create", "get", "list", "with_raw_response"} <= _public_methods(LearningRecords)
+def _resources_on_the_clients() -> list[tuple[str, type, type]]:
+    """Every resource reachable as `client.<namespace>.<name>` on `Client`, with its twin on
+    `AsyncClient`: the explicit properties and whatever is registered."""
+    found = []
+    with Client(api_key="k", base_url="https://edm.test") as client:
+        aclient = AsyncClient(api_key="k", base_url="https://edm.test")
+        for space in (n for n in dir(Client) if not n.startswith("_")):
+            namespace = getattr(client, space)
+            if not isinstance(namespace, Namespace):
+                continue
+            for name in (n for n in dir(namespace) if not n.startswith("_")):
+                resource = getattr(namespace, name)
+                twin = getattr(getattr(aclient, space), name)
+                found.append((f"{space}.{name}", type(resource), type(twin)))
+        asyncio.run(aclient.close())
+    return found
 
 
-@pytest.mark.parametrize("name", ["create", "get", "list"])
-def test_sync_and_async_resource_signatures_are_equal(name: str) -> None:
-    sync = inspect.signature(getattr(LearningRecords, name))
-    asynchronous = inspect.signature(getattr(AsyncLearningRecords, name))
-
-    assert sync.parameters == asynchronous.parameters
-    assert inspect.iscoroutinefunction(getattr(AsyncLearningRecords, name)) == (name != "list")
+FOUND = _resources_on_the_clients()
+RESOURCES = [pytest.param(*found, id=found[0]) for found in FOUND]
 
 
-@pytest.mark.parametrize("name", ["create", "get"])
-def test_sync_and_async_resource_methods_return_the_same_type(name: str) -> None:
-    sync = inspect.signature(getattr(LearningRecords, name), eval_str=True)
-    asynchronous = inspect.signature(getattr(AsyncLearningRecords, name), eval_str=True)
+def _public(cls: type) -> dict[str, Any]:
+    return {name: getattr(cls, name) for name in dir(cls) if not name.startswith("_")}
 
-    assert sync.return_annotation is asynchronous.return_annotation is LearningRecord
+
+def _methods(cls: type) -> dict[str, Any]:
+    return {name: value for name, value in _public(cls).items() if inspect.isfunction(value)}
+
+
+def test_every_registered_resource_is_found_on_the_clients() -> None:
+    registered = {d.key: resource_classes(d.namespace, d.name) for d in definitions()}
+
+    assert {key: (sync, asynchronous) for key, sync, asynchronous in FOUND} == registered
+    assert "performance.learning_records" in registered
+
+
+@pytest.mark.parametrize(("key", "sync", "asynchronous"), RESOURCES)
+def test_sync_and_async_resources_have_the_same_public_names(
+    key: str, sync: type, asynchronous: type
+) -> None:
+    assert set(_public(sync)) == set(_public(asynchronous))
+    assert {"create", "create_many", "get", "list", "with_raw_response"} <= set(_public(sync))
+
+
+@pytest.mark.parametrize(("key", "sync", "asynchronous"), RESOURCES)
+def test_sync_and_async_methods_take_the_same_parameters(
+    key: str, sync: type, asynchronous: type
+) -> None:
+    for name, method in _methods(sync).items():
+        twin = _methods(asynchronous)[name]
+        expected = inspect.signature(method).parameters
+        assert inspect.signature(twin).parameters == expected, name  # names, kinds,
+        # defaults and annotations
+
+
+@pytest.mark.parametrize(("key", "sync", "asynchronous"), RESOURCES)
+def test_sync_and_async_methods_return_the_same_type_awaited(
+    key: str, sync: type, asynchronous: type
+) -> None:
+    for name, method in _methods(sync).items():
+        twin = _methods(asynchronous)[name]
+        returned = str(inspect.signature(method).return_annotation)
+        paged = returned.replace("CursorPage[", "AsyncPaginator[")
+        assert str(inspect.signature(twin).return_annotation) == paged, name
+        assert inspect.iscoroutinefunction(twin) == (paged == returned), name
+
+
+@pytest.mark.parametrize(("key", "sync", "asynchronous"), RESOURCES)
+def test_sync_and_async_docstrings_document_the_same_arguments(
+    key: str, sync: type, asynchronous: type
+) -> None:
+    for name, method in _methods(sync).items():
+        doc, twin_doc = inspect.getdoc(method), inspect.getdoc(_methods(asynchronous)[name])
+        assert doc, name
+        assert twin_doc, name
+        if "async twin" in twin_doc:  # it refers to the sync docstring
+            continue
+        for parameter in inspect.signature(method).parameters:
+            assert (f"`{parameter}`" in doc) == (f"`{parameter}`" in twin_doc), (name, parameter)
 
 
 def test_create_has_the_promised_keyword_only_parameters() -> None:
@@ -150,19 +218,7 @@ def test_create_has_the_promised_keyword_only_parameters() -> None:
 def test_list_has_the_promised_parameters() -> None:
     parameters = inspect.signature(LearningRecords.list).parameters
 
-    assert list(parameters)[1:] == [
-        "person_id",
-        "provider",
-        "passed",
-        "linked_cohort_id",
-        "linked_assessment_id",
-        "include_deleted",
-        "limit",
-        "cursor",
-        "timeout",
-        "total_timeout",
-        "extra_headers",
-    ]
+    assert list(parameters)[1:] == [*LIST_PARAMETERS, "timeout", "total_timeout", "extra_headers"]
     assert parameters["include_deleted"].default is False
 
 
@@ -171,17 +227,6 @@ def test_get_takes_the_id_positionally() -> None:
 
     assert parameters["record_id"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     assert list(parameters)[2:] == ["timeout", "total_timeout", "extra_headers"]
-
-
-@pytest.mark.parametrize("name", ["create", "get", "list"])
-def test_sync_and_async_resource_docstrings_agree_on_arguments(name: str) -> None:
-    sync_doc = inspect.getdoc(getattr(LearningRecords, name)) or ""
-    async_doc = inspect.getdoc(getattr(AsyncLearningRecords, name)) or ""
-
-    assert sync_doc
-    assert async_doc
-    if name != "list":
-        assert sync_doc == async_doc
 
 
 def test_client_and_async_client_take_the_same_arguments() -> None:

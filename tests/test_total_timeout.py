@@ -263,6 +263,21 @@ async def test_with_options_sets_or_removes_the_limit(slow_fake: FakeServer, mod
     await api.close()
 
 
+def test_a_create_many_item_may_carry_its_own_total_timeout(slow_fake: FakeServer) -> None:
+    items = [
+        {"person_id": "p1", "title": "mine: no limit", "total_timeout": None},
+        {"person_id": "p1", "title": "the client's: 0.1 s"},
+    ]
+    with slow_fake.client(total_timeout=0.1, max_retries=0) as client:
+        result = client.performance.learning_records.create_many(items)
+
+    assert [created.index for created in result.created] == [0]
+    (failure,) = result.failed
+    assert failure.index == 1
+    assert isinstance(failure.error, APITimeoutError)
+    assert "total_timeout=0.1 s" in str(failure.error)
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_each_page_of_a_listing_is_its_own_call(server: FakeServer, mode: str) -> None:
     api = fake_api(server, mode, total_timeout=0.5, max_retries=0)

@@ -52,7 +52,7 @@ CREATE_RULES: list[tuple[str, Any, str]] = [
     ("passed", "true", "invalid_type"),
     ("passed", "false", "invalid_type"),
     ("passed", 1, "invalid_type"),
-    ("completed_at", "2026-03-01", "invalid_datetime"),
+    ("completed_at", "2026-02-30", "invalid_datetime"),
     ("completed_at", "2026-03-01T09:30:00", "invalid_datetime"),
     ("completed_at", "2026-03-01 09:30:00Z", "invalid_datetime"),
     ("completed_at", "yesterday", "invalid_datetime"),
@@ -137,6 +137,7 @@ async def test_an_invalid_request_error_lists_every_broken_rule(api: Api) -> Non
         ("completed_at", "2026-03-01T09:30:00.123456789+14:00"),
         ("completed_at", "2026-03-01t09:30:00z"),
         ("expires_at", "2028-02-29"),
+        ("completed_at", "2026-03-01"),
         ("source_type", "system"),
     ],
 )

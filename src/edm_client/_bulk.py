@@ -22,7 +22,6 @@ import pydantic
 
 from edm_client._base_client import RequestOptions
 from edm_client._exceptions import EDMError, InvalidRequestError
-from edm_client._resource import _model_parser
 
 __all__ = [
     "BulkCreateResult",
@@ -149,9 +148,10 @@ def prepare_item(
     return options
 
 
-def created_parser(model: type[M]) -> Callable[[httpx.Response], tuple[M, bool]]:
-    """Parses the record and notes whether the server replayed an earlier create."""
-    parse = _model_parser(model)
+def created_parser(
+    parse: Callable[[httpx.Response], M],
+) -> Callable[[httpx.Response], tuple[M, bool]]:
+    """`parse`, also noting whether the server replayed an earlier create."""
 
     def parse_created(response: httpx.Response) -> tuple[M, bool]:
         replayed = response.headers.get(REPLAYED_HEADER, "").lower() == "true"

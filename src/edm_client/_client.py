@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import httpx
@@ -17,6 +16,7 @@ from edm_client._base_client import (
 )
 from edm_client._body import DEFAULT_MAX_RESPONSE_BYTES
 from edm_client._config import ApiKey
+from edm_client._held import held, hold
 from edm_client._hooks import Hooks
 from edm_client._pagination import DEFAULT_MAX_EMPTY_PAGES
 from edm_client._retry import RetryPolicy
@@ -84,12 +84,15 @@ class Client(SyncAPIClient):
             trust_env=trust_env,
         )
 
-    @cached_property
+    @property
     def performance(self) -> Performance:
         """Performance resources: `client.performance.learning_records`."""
-        from edm_client.resources.performance import Performance
+        found: Performance | None = held(self, "performance")
+        if found is None:
+            from edm_client.resources.performance import Performance
 
-        return Performance(self)
+            found = hold(self, "performance", Performance(self))
+        return found
 
 
 class AsyncClient(AsyncAPIClient):
@@ -131,9 +134,12 @@ class AsyncClient(AsyncAPIClient):
             trust_env=trust_env,
         )
 
-    @cached_property
+    @property
     def performance(self) -> AsyncPerformance:
         """Performance resources: `client.performance.learning_records`."""
-        from edm_client.resources.performance import AsyncPerformance
+        found: AsyncPerformance | None = held(self, "performance")
+        if found is None:
+            from edm_client.resources.performance import AsyncPerformance
 
-        return AsyncPerformance(self)
+            found = hold(self, "performance", AsyncPerformance(self))
+        return found

@@ -25,7 +25,17 @@ import enum
 import types
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Generic,
+    Literal,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+)
 
 import pydantic
 
@@ -118,13 +128,22 @@ def _series(values: list[Any], kind: tuple[_Kind, bool]) -> pd.Series[Any]:
 
 def _kind(annotation: Any) -> tuple[_Kind, bool]:
     """What a field holds (ignoring None), and whether it may be None."""
-    args = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else ()
-    members = [a for a in args if a is not type(None)] if args else [annotation]
+    args = _union_members(annotation)
+    members = [a for a in args if a is not type(None)]
     optional = len(members) < len(args)
     kinds = {_member_kind(m) for m in members}
     if kinds == {"int", "float"}:
         return "float", optional
     return (kinds.pop() if len(kinds) == 1 else "object"), optional
+
+
+def _union_members(annotation: Any) -> list[Any]:
+    """The types a field may hold, with `Annotated` metadata (an `OpenEnum`'s) set aside."""
+    if get_origin(annotation) is Annotated:
+        return _union_members(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [m for a in get_args(annotation) for m in _union_members(a)]
+    return [annotation]
 
 
 def _member_kind(annotation: Any) -> _Kind:

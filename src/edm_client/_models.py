@@ -1,10 +1,16 @@
-"""The base of every API object."""
+"""The bases of every API object: `EDMModel`, `APIRecord` (the server's stamps) and `OpenEnum`."""
 
 from __future__ import annotations
 
-from typing import Any
+from enum import Enum
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+__all__ = ["APIRecord", "EDMModel", "OpenEnum", "SourceType"]
+
+_E = TypeVar("_E", bound=Enum)
 
 
 class EDMModel(BaseModel):
@@ -25,3 +31,79 @@ class EDMModel(BaseModel):
         from edm_client._display import model_html
 
         return model_html(self)
+
+
+class _KnownMember:
+    """Turns a known value into its enum member and leaves any other string as it is."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        (enum,) = (a for a in source.__args__ if isinstance(a, type) and issubclass(a, Enum))
+        members = {member.value: member for member in enum}
+
+        def known(value: Any) -> Any:
+            return members.get(value, value) if isinstance(value, str) else value
+
+        return core_schema.no_info_before_validator_function(known, handler(source))
+
+
+OpenEnum = Annotated[_E | str, _KnownMember()]
+"""An enum the API may extend: known values arrive as members, newer ones as plain `str`.
+
+Declare a field as `OpenEnum[Status] | None`; the API is strict on writes, so the resource
+definition's rules accept only the members."""
+
+
+class SourceType(str, Enum):
+    """Where a write originated. The API may add values; unknown ones arrive as plain `str`."""
+
+    FRONTEND = "frontend"
+    BACKEND = "backend"
+    SERVER = "server"
+    SYSTEM = "system"
+    API = "api"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class APIRecord(EDMModel):
+    """Base of every stored API record: the stamps the server puts on each one.
+
+    A resource's model subclasses it and declares only its own fields. Of these, `source` and
+    `source_type` may be written on create; the others are server-owned (`READ_ONLY_FIELDS`).
+    """
+
+    id: str
+    """Server-assigned id: a ULID with the resource's type prefix, e.g. `per_…` or `pgl_…`."""
+    tenant_id: str
+    """Tenant scope, stamped from the caller's token."""
+    created_at: AwareDatetime
+    """When the server stored the record."""
+    updated_at: AwareDatetime
+    """When the record last changed."""
+    app_id: str | None = None
+    """Application scope; set only when the record was written with an integration API key."""
+    created_by: str | None = None
+    """Person id of the writer (the token's `sub`)."""
+    updated_by: str | None = None
+    """Person id of the last writer."""
+    source: str | None = None
+    """Provenance tag; the server defaults it to `edm`."""
+    source_type: OpenEnum[SourceType] | None = None
+    """Where the write originated; a `SourceType`, or a `str` for values newer than this SDK."""
+    is_deleted: bool = False
+    """Soft-delete flag. Soft-deleted records are left out of `list` unless asked for."""
+    deleted_at: AwareDatetime | None = None
+    """When the record was soft-deleted, else None."""
+    deleted_by: str | None = None
+    """Person id of who soft-deleted the record, else None."""
+    schema_version: int | None = None
+    """Document schema version, bumped on incompatible writes."""
+
+
+WRITABLE_STAMPS = ("source", "source_type")
+"""The stamps a create may set; the server fills them in otherwise."""
+READ_ONLY_FIELDS = tuple(name for name in APIRecord.model_fields if name not in WRITABLE_STAMPS)
+"""Server-owned fields: a create body holding one is refused with 422 `read_only_field`."""

@@ -17,14 +17,25 @@ from urllib.parse import quote
 import httpx
 
 from edm_client._exceptions import InvalidRequestError
-from edm_client._rules import MAX_PAGE_LIMIT, MIN_PAGE_LIMIT, FieldError, is_utf8_text
+from edm_client._rules import (
+    MAX_PAGE_LIMIT,
+    MIN_PAGE_LIMIT,
+    FieldError,
+    Kind,
+    is_utf8_text,
+    parse_date,
+)
 
 __all__ = [
+    "FILTER_CONVERTERS",
+    "WIRE_CONVERTERS",
+    "DateInput",
     "DateTimeInput",
     "IdInput",
     "check_body",
     "check_timeout",
     "encode_body",
+    "filter_enum",
     "filter_id",
     "filter_str",
     "id_value",
@@ -33,6 +44,7 @@ __all__ = [
     "path_segment",
     "query_bool",
     "wire_bool",
+    "wire_date",
     "wire_datetime",
     "wire_enum",
     "wire_number",
@@ -41,6 +53,7 @@ __all__ = [
 
 IdInput: TypeAlias = str | uuid.UUID
 DateTimeInput: TypeAlias = datetime | date | str
+DateInput: TypeAlias = date | str
 
 
 def _type_error(name: str, expected: str, value: object) -> InvalidRequestError:
@@ -127,7 +140,8 @@ def wire_enum(name: str, value: str | Enum) -> str:
 
 
 def wire_datetime(name: str, value: DateTimeInput) -> str:
-    """RFC 3339 text. A `date` means midnight UTC; a naive `datetime` is refused."""
+    """RFC 3339 text. A `date`, or a date string `YYYY-MM-DD`, means midnight UTC; a naive
+    `datetime` is refused."""
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidRequestError(
@@ -141,8 +155,26 @@ def wire_datetime(name: str, value: DateTimeInput) -> str:
     if isinstance(value, date):
         return f"{value.isoformat()}T00:00:00Z"
     if isinstance(value, str):
-        return _unicode_text(name, value)
+        # Sent exactly as `date(...)` would be, so both make the same request (and bulk key).
+        day = parse_date(value)
+        return f"{day.isoformat()}T00:00:00Z" if day else _unicode_text(name, value)
     raise _type_error(name, "an aware datetime, a date or an RFC 3339 string", value)
+
+
+def wire_date(name: str, value: DateInput) -> str:
+    """A calendar date as `YYYY-MM-DD`. A `datetime` is refused: which day it falls on depends
+    on a time zone the caller did not choose."""
+    if isinstance(value, datetime):
+        raise InvalidRequestError(
+            f"{name} is a date, not a date-time: pass {name}=date(...) or 'YYYY-MM-DD' "
+            f"(e.g. {value.date().isoformat()!r}), not a datetime",
+            param=name,
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return _unicode_text(name, value)
+    raise _type_error(name, "a date or a 'YYYY-MM-DD' string", value)
 
 
 def compact(
@@ -217,3 +249,29 @@ def idempotency_key(key: str | None) -> str:
             param="idempotency_key",
         )
     return key
+
+
+def filter_enum(name: str, value: str | Enum) -> str:
+    """An enum value to filter a listing by."""
+    return _not_blank(name, wire_enum(name, value))
+
+
+Converter: TypeAlias = Callable[[str, Any], object]
+
+WIRE_CONVERTERS: dict[Kind, Converter] = {
+    "text": wire_str,
+    "id": id_value,
+    "number": wire_number,
+    "boolean": wire_bool,
+    "datetime": wire_datetime,
+    "date": wire_date,
+    "enum": wire_enum,
+}
+"""How a create argument of each kind of field becomes its JSON value."""
+FILTER_CONVERTERS: dict[Kind, Converter] = {
+    "text": filter_str,
+    "id": filter_id,
+    "boolean": query_bool,
+    "enum": filter_enum,
+}
+"""How a list filter of each kind of field becomes its query-string value."""

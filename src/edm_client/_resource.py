@@ -1,32 +1,61 @@
-"""Base classes for resources, and the `.with_raw_response` wrappers.
+"""Base classes for resources and namespaces, and the `.with_raw_response` wrappers.
 
-A resource method describes its call as `RequestOptions` and hands it to the client; it never
+A resource class names its `ResourceDefinition` and writes `create` and `list`, whose
+arguments are its own, with explicit typed signatures that hand them to `_create` and `_list`
+here; `get`, `create_many` and `with_raw_response` are the same for every resource and come
+from the base class. The requests themselves are built in `_operations.py`. A resource never
 touches httpx itself.
+
+A namespace and its resources hold their client, and the client holds them only weakly
+(`_held.py`), so that no reference cycle keeps a dropped client's sockets open.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 import httpx
 import pydantic
 from typing_extensions import ParamSpec
 
-from edm_client._base_client import RequestOptions, raw_response_mode
+from edm_client._base_client import RequestOptions, Timeout, raw_response_mode
+from edm_client._bulk import (
+    BulkCreateResult,
+    ProgressCallback,
+    create_many,
+    create_many_async,
+    created_parser,
+)
+from edm_client._config import NOT_GIVEN, NotGiven
+from edm_client._definition import ResourceDefinition, namespace_resources, resource_classes
+from edm_client._held import held, hold
+from edm_client._operations import bulk_item_options, create_options, get_options, list_options
 from edm_client._pagination import AsyncCursorPage, AsyncPaginator, CursorPage
+from edm_client._params import IdInput
 from edm_client._response import APIResponse, parse_json
 
 if TYPE_CHECKING:
     from edm_client._base_client import AsyncAPIClient, SyncAPIClient
 
-__all__ = ["AsyncAPIResource", "SyncAPIResource", "to_async_raw_response", "to_raw_response"]
+__all__ = [
+    "AsyncAPIResource",
+    "AsyncNamespace",
+    "Namespace",
+    "SyncAPIResource",
+    "to_async_raw_response",
+    "to_raw_response",
+]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
+B = TypeVar("B", bound=pydantic.BaseModel)
+T = TypeVar("T")
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_RAW_OPERATIONS = ("create", "get", "list")
 
 
 @functools.cache
@@ -49,73 +78,356 @@ def _first_cursors(options: RequestOptions) -> frozenset[str]:
     return frozenset({cursor}) if cursor else frozenset()
 
 
-class SyncAPIResource:
+class SyncAPIResource(Generic[M]):
+    """Base of a resource's class for `Client`; `M` is its record model."""
+
+    _definition: ClassVar[ResourceDefinition[Any]]
+
     def __init__(self, client: SyncAPIClient) -> None:
         self._client = client
 
-    def _model(self, options: RequestOptions, model: type[M]) -> M:
-        parser: Callable[[httpx.Response], M] = _model_parser(model)
+    @property
+    def _record(self) -> type[M]:
+        return cast("type[M]", self._definition.model)
+
+    def _model(self, options: RequestOptions, model: type[B]) -> B:
+        parser: Callable[[httpx.Response], B] = _model_parser(model)
         return self._client.request(options, parser)
 
     def _page(self, options: RequestOptions, item: type[M]) -> CursorPage[M]:
-        def fetch(cursor: str) -> CursorPage[M]:
-            return self._client.request(_with_cursor(options, cursor), parse)
+        pager = _Pager(self._client, options, item)
+        return self._client.request(options, pager.parse)
 
-        def parse(response: httpx.Response) -> CursorPage[M]:
-            return CursorPage(
-                response, item, fetch, _first_cursors(options), self._client.max_empty_pages
-            )
+    def _create(
+        self,
+        fields: Mapping[str, object],
+        idempotency_key: str | None,
+        timeout: Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
+    ) -> M:
+        options = create_options(
+            self._definition,
+            fields,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            total_timeout=total_timeout,
+        )
+        return self._model(options, self._record)
 
-        return self._client.request(options, parse)
+    def create_many(
+        self,
+        items: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 8,
+        on_progress: ProgressCallback | None = None,
+    ) -> BulkCreateResult[M]:
+        """Create every item (a mapping of `create`'s arguments); one bad item never stops the rest.
+
+        `items` is read as a stream (a generator over a million rows is fine): at most
+        `concurrency` items are in flight or held at once. An item without its own
+        `idempotency_key` gets one derived from its content, so running the same batch again
+        after a crash creates nothing twice (within the server's 24 h idempotency window);
+        identical items therefore share one record. Items the API would reject fail on the
+        spot with `InvalidRequestError`, without a request. `on_progress(done, total)` is
+        called in the calling thread (or task) as items finish; `total` is None when `items`
+        has no `len()`.
+
+        Returns a `BulkCreateResult`: `.created` (index, record) and `.failed` (index, item,
+        error), both in input order, `.ok` and counts.
+        """
+        parse = created_parser(_model_parser(self._record))
+        return create_many(
+            items,
+            prepare=functools.partial(bulk_item_options, self._definition),
+            send=lambda options: self._client.request(options, parse),
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
+    def get(
+        self,
+        record_id: IdInput,
+        *,
+        timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> M:
+        """Fetch one record by id (soft-deleted ones too). Raises `NotFoundError` if absent."""
+        options = get_options(
+            self._definition,
+            record_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            total_timeout=total_timeout,
+        )
+        return self._model(options, self._record)
+
+    def _list(  # noqa: PLR0917 - positional, so that a resource's list passes them in one line
+        self,
+        filters: Mapping[str, object],
+        include_deleted: bool,
+        limit: int | None,
+        cursor: str | None,
+        timeout: Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
+    ) -> CursorPage[M]:
+        options = list_options(
+            self._definition,
+            filters,
+            include_deleted=include_deleted,
+            limit=limit,
+            cursor=cursor,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            total_timeout=total_timeout,
+        )
+        return self._page(options, self._record)
+
+    @property
+    def with_raw_response(self) -> Any:
+        """The same methods, returning an `APIResponse` with status, headers and request id."""
+        return _RawResponses(self, to_raw_response)
 
 
-class AsyncAPIResource:
+class AsyncAPIResource(Generic[M]):
+    """Base of a resource's class for `AsyncClient`; `M` is its record model."""
+
+    _definition: ClassVar[ResourceDefinition[Any]]
+
     def __init__(self, client: AsyncAPIClient) -> None:
         self._client = client
 
-    async def _model(self, options: RequestOptions, model: type[M]) -> M:
-        parser: Callable[[httpx.Response], M] = _model_parser(model)
+    @property
+    def _record(self) -> type[M]:
+        return cast("type[M]", self._definition.model)
+
+    async def _model(self, options: RequestOptions, model: type[B]) -> B:
+        parser: Callable[[httpx.Response], B] = _model_parser(model)
         return await self._client.request(options, parser)
 
     def _page(self, options: RequestOptions, item: type[M]) -> AsyncPaginator[M]:
-        async def fetch(cursor: str) -> AsyncCursorPage[M]:
-            return await self._client.request(_with_cursor(options, cursor), parse)
+        pager = _AsyncPager(self._client, options, item)
+        return AsyncPaginator(lambda: self._client.request(options, pager.parse))
 
-        def parse(response: httpx.Response) -> AsyncCursorPage[M]:
-            return AsyncCursorPage(
-                response, item, fetch, _first_cursors(options), self._client.max_empty_pages
-            )
+    async def _create(
+        self,
+        fields: Mapping[str, object],
+        idempotency_key: str | None,
+        timeout: Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
+    ) -> M:
+        options = create_options(
+            self._definition,
+            fields,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            total_timeout=total_timeout,
+        )
+        return await self._model(options, self._record)
 
-        return AsyncPaginator(lambda: self._client.request(options, parse))
+    async def create_many(
+        self,
+        items: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 8,
+        on_progress: ProgressCallback | None = None,
+    ) -> BulkCreateResult[M]:
+        """The async twin of the sync class's `create_many`: the same arguments, items and
+        result, with up to `concurrency` items in flight as tasks on the running loop."""
+        parse = created_parser(_model_parser(self._record))
+        return await create_many_async(
+            items,
+            prepare=functools.partial(bulk_item_options, self._definition),
+            send=lambda options: self._client.request(options, parse),
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
+    async def get(
+        self,
+        record_id: IdInput,
+        *,
+        timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> M:
+        """Fetch one record by id (soft-deleted ones too). Raises `NotFoundError` if absent."""
+        options = get_options(
+            self._definition,
+            record_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            total_timeout=total_timeout,
+        )
+        return await self._model(options, self._record)
+
+    def _list(  # noqa: PLR0917 - positional, so that a resource's list passes them in one line
+        self,
+        filters: Mapping[str, object],
+        include_deleted: bool,
+        limit: int | None,
+        cursor: str | None,
+        timeout: Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
+    ) -> AsyncPaginator[M]:
+        options = list_options(
+            self._definition,
+            filters,
+            include_deleted=include_deleted,
+            limit=limit,
+            cursor=cursor,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            total_timeout=total_timeout,
+        )
+        return self._page(options, self._record)
+
+    @property
+    def with_raw_response(self) -> Any:
+        """The same methods, returning an `APIResponse` with status, headers and request id."""
+        return _RawResponses(self, to_async_raw_response)
 
 
-def to_raw_response(method: Callable[P, R]) -> Callable[P, APIResponse[R]]:
-    """`method`, returning the `APIResponse` (status, headers, request id) instead of parsing."""
+class _Pager(Generic[M]):
+    """Fetches and parses the pages of one listing. A class rather than two closures that
+    refer to each other: that would be a reference cycle holding the client."""
 
-    @functools.wraps(method)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> APIResponse[R]:
+    def __init__(self, client: SyncAPIClient, options: RequestOptions, item: type[M]) -> None:
+        self._client = client
+        self._options = options
+        self._item = item
+        self._first_cursors = _first_cursors(options)
+
+    def fetch(self, cursor: str) -> CursorPage[M]:
+        return self._client.request(_with_cursor(self._options, cursor), self.parse)
+
+    def parse(self, response: httpx.Response) -> CursorPage[M]:
+        return CursorPage(
+            response, self._item, self.fetch, self._first_cursors, self._client.max_empty_pages
+        )
+
+
+class _AsyncPager(Generic[M]):
+    """The async twin of `_Pager`."""
+
+    def __init__(self, client: AsyncAPIClient, options: RequestOptions, item: type[M]) -> None:
+        self._client = client
+        self._options = options
+        self._item = item
+        self._first_cursors = _first_cursors(options)
+
+    async def fetch(self, cursor: str) -> AsyncCursorPage[M]:
+        return await self._client.request(_with_cursor(self._options, cursor), self.parse)
+
+    def parse(self, response: httpx.Response) -> AsyncCursorPage[M]:
+        return AsyncCursorPage(
+            response, self._item, self.fetch, self._first_cursors, self._client.max_empty_pages
+        )
+
+
+class _RawResponses:
+    """`resource.with_raw_response` for a resource without typed wrappers of its own.
+
+    Made afresh on each access and never kept by the resource, so no cycle holds the client.
+    """
+
+    def __init__(self, resource: object, wrap: Callable[[Any], Any]) -> None:
+        self._resource = resource
+        self._wrap = wrap
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in _RAW_OPERATIONS or not hasattr(self._resource, name):
+            raise AttributeError(f"with_raw_response has no method {name!r}")
+        return self._wrap(getattr(self._resource, name))
+
+    def __dir__(self) -> list[str]:
+        return [name for name in _RAW_OPERATIONS if hasattr(self._resource, name)]
+
+
+class RawResponseMethod(Generic[P, R]):
+    """A resource method that returns the `APIResponse` (status, headers, request id) instead
+    of parsing it. Made on every `with_raw_response` access, so it is kept cheap: one small
+    object, no copying of the method's attributes (its signature and docstring are found
+    through `__wrapped__`)."""
+
+    def __init__(self, method: Callable[P, R]) -> None:
+        self.__wrapped__ = method
+        self.__doc__ = method.__doc__
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> APIResponse[R]:
         token = raw_response_mode.set(True)
         try:
-            response: Any = method(*args, **kwargs)
+            response: Any = self.__wrapped__(*args, **kwargs)
         finally:
             raw_response_mode.reset(token)
         return response  # type: ignore[no-any-return]
 
-    return wrapped
+    def __repr__(self) -> str:
+        return f"<raw response method {getattr(self.__wrapped__, '__qualname__', '?')}>"
 
 
-def to_async_raw_response(
-    method: Callable[P, Awaitable[R]],
-) -> Callable[P, Awaitable[APIResponse[R]]]:
-    """The async twin of `to_raw_response`."""
+class AsyncRawResponseMethod(Generic[P, R]):
+    """The async twin of `RawResponseMethod`."""
 
-    @functools.wraps(method)
-    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> APIResponse[R]:
+    def __init__(self, method: Callable[P, Awaitable[R]]) -> None:
+        self.__wrapped__ = method
+        self.__doc__ = method.__doc__
+
+    async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> APIResponse[R]:
         token = raw_response_mode.set(True)
         try:
-            response: Any = await method(*args, **kwargs)
+            response: Any = await self.__wrapped__(*args, **kwargs)
         finally:
             raw_response_mode.reset(token)
         return response  # type: ignore[no-any-return]
 
-    return wrapped
+    def __repr__(self) -> str:
+        return f"<raw response method {getattr(self.__wrapped__, '__qualname__', '?')}>"
+
+
+to_raw_response = RawResponseMethod
+to_async_raw_response = AsyncRawResponseMethod
+
+
+class Namespace:
+    """A group of resources on `Client`, e.g. `client.performance`.
+
+    Its resources are typed properties (`self._resource(LearningRecords)`); a resource
+    registered from elsewhere (`_definition.register`) is reached by its name too.
+    """
+
+    _namespace: ClassVar[str]
+    _asynchronous: ClassVar[bool] = False
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def _resource(self, cls: type[T]) -> T:
+        """The client's `cls` resource: the same object while anything holds it."""
+        found: T | None = held(self._client, cls)
+        if found is None:
+            found = hold(self._client, cls, cls(self._client))  # type: ignore[call-arg]
+        return found
+
+    if not TYPE_CHECKING:
+        # At run time only: to a type checker an unknown attribute stays an error.
+        def __getattr__(self, name: str) -> Any:
+            classes = None if name.startswith("_") else resource_classes(self._namespace, name)
+            if classes is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            return self._resource(classes[self._asynchronous])
+
+    def __dir__(self) -> Iterable[str]:
+        return sorted({*super().__dir__(), *namespace_resources(self._namespace)})
+
+
+class AsyncNamespace(Namespace):
+    """A group of resources on `AsyncClient`, e.g. `client.performance`."""
+
+    _asynchronous = True

@@ -1,80 +1,39 @@
-"""The contract's rules for a learning-record create body, on wire (JSON) values.
+"""The contract's rules on wire (JSON) values: what a create body and a list query may hold.
 
 One copy serves both sides: the SDK checks a body before sending it, and the fake server
-checks what it receives, so the two can never disagree. When the real service is found to
-differ, the change is here.
+checks what it receives, so the two can never disagree. A resource states its rules as one
+`FieldRule` per writable field in its `ResourceDefinition`; nothing here knows a resource.
+When the real service is found to differ, the change is in that definition, or here for a
+rule every resource shares.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from enum import Enum
+from typing import Final, Literal, TypeAlias
 
-MAX_TITLE_LENGTH = 500
-MAX_PROVIDER_LENGTH = 200
-MAX_CERTIFICATION_REF_LENGTH = 2000
-MAX_SOURCE_LENGTH = 200
-MAX_ID_LENGTH = 200
-MIN_SCORE = 0.0
-MAX_SCORE = 100.0
-MIN_PAGE_LIMIT = 1
-MAX_PAGE_LIMIT = 100
-DEFAULT_PAGE_LIMIT = 20
+MAX_ID_LENGTH: Final = 200
+MIN_PAGE_LIMIT: Final = 1
+MAX_PAGE_LIMIT: Final = 100
+DEFAULT_PAGE_LIMIT: Final = 20
 
-SOURCE_TYPES = ("frontend", "backend", "server", "system", "api")
-
-ID_FIELDS = ("person_id", "linked_cohort_id", "linked_assessment_id")
-DATETIME_FIELDS = ("completed_at", "expires_at")
-WRITABLE_FIELDS = (
-    "person_id",
-    "title",
-    "provider",
-    "completed_at",
-    "expires_at",
-    "score",
-    "passed",
-    "certification_ref",
-    "linked_cohort_id",
-    "linked_assessment_id",
-    "source",
-    "source_type",
-)
-READ_ONLY_FIELDS = (
-    "id",
-    "tenant_id",
-    "app_id",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "is_deleted",
-    "deleted_at",
-    "deleted_by",
-    "schema_version",
-)
-_REQUIRED_FIELDS = ("person_id", "title")
-_READ_ONLY = frozenset(READ_ONLY_FIELDS)
-_WRITABLE = frozenset(WRITABLE_FIELDS)
-_MAX_LENGTHS = {
-    "title": MAX_TITLE_LENGTH,
-    "provider": MAX_PROVIDER_LENGTH,
-    "certification_ref": MAX_CERTIFICATION_REF_LENGTH,
-    "source": MAX_SOURCE_LENGTH,
-    "person_id": MAX_ID_LENGTH,
-    "linked_cohort_id": MAX_ID_LENGTH,
-    "linked_assessment_id": MAX_ID_LENGTH,
-}
+Kind: TypeAlias = Literal["text", "id", "number", "boolean", "datetime", "date", "enum"]
+FILTER_KINDS: Final[frozenset[Kind]] = frozenset({"text", "id", "boolean", "enum"})
+"""The kinds of field a listing can be filtered by (by exact match)."""
 
 # re.ASCII: `\d` must not match other scripts' digits (fullwidth or Arabic-Indic ones).
-_RFC3339 = re.compile(
+RFC3339: Final = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?"
     r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
     re.ASCII,
 )
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+DATE: Final = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+_BOOLEANS: Final = {"true": True, "false": False}
 
 
 @dataclass(frozen=True)
@@ -89,17 +48,165 @@ class FieldError:
         return f"{self.field}: {self.message}"
 
 
-def parse_rfc3339(value: str, *, allow_date: bool = False) -> datetime | None:
-    """The aware datetime `value` denotes, or None when it is not RFC 3339 with an offset.
+@dataclass(frozen=True)
+class FieldRule:
+    """What one writable field accepts on the wire. Build one with the class methods.
 
-    With `allow_date`, a bare `YYYY-MM-DD` means midnight UTC.
+    `datetime` fields take RFC 3339 with an offset, or a date `YYYY-MM-DD` meaning midnight
+    UTC; `date` fields take only a date. Text and ids are refused blank, with NUL characters
+    or lone surrogates, or longer than `max_length`.
     """
-    if allow_date and (d := _DATE.fullmatch(value)):
-        try:
-            return datetime(int(d[1]), int(d[2]), int(d[3]), tzinfo=timezone.utc)
-        except ValueError:
+
+    kind: Kind
+    required: bool = False
+    max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    @classmethod
+    def text(cls, *, max_length: int, required: bool = False) -> FieldRule:
+        return cls("text", required, max_length=max_length)
+
+    @classmethod
+    def id(cls, *, required: bool = False) -> FieldRule:
+        """An opaque id (a UUID or a prefixed ULID, sent as a string)."""
+        return cls("id", required, max_length=MAX_ID_LENGTH)
+
+    @classmethod
+    def number(cls, *, minimum: float, maximum: float, required: bool = False) -> FieldRule:
+        return cls("number", required, minimum=minimum, maximum=maximum)
+
+    @classmethod
+    def boolean(cls, *, required: bool = False) -> FieldRule:
+        return cls("boolean", required)
+
+    @classmethod
+    def date_time(cls, *, required: bool = False) -> FieldRule:
+        return cls("datetime", required)
+
+    @classmethod
+    def date_only(cls, *, required: bool = False) -> FieldRule:
+        return cls("date", required)
+
+    @classmethod
+    def enum(cls, choices: type[Enum] | Iterable[str], *, required: bool = False) -> FieldRule:
+        """One of `choices` (an `Enum` of strings, or the strings); the API is strict on writes."""
+        values = [m.value for m in choices] if isinstance(choices, type) else list(choices)
+        return cls("enum", required, choices=tuple(values))
+
+    def check(self, value: object) -> tuple[str, str] | None:
+        """`(code, message)` when the wire value `value` breaks this rule, else None."""
+        if self.kind == "number":
+            return self._check_number(value)
+        if self.kind == "boolean":
+            if not isinstance(value, bool):
+                return "invalid_type", "must be a boolean (true or false)"
             return None
-    m = _RFC3339.fullmatch(value)
+        if not isinstance(value, str):
+            return "invalid_type", "must be a string"
+        if self.kind == "datetime":
+            if parse_datetime(value) is None:
+                return "invalid_datetime", (
+                    "must be an RFC 3339 date-time with an offset, or a date YYYY-MM-DD "
+                    "(midnight UTC)"
+                )
+            return None
+        if self.kind == "date":
+            if parse_date(value) is None:
+                return "invalid_date", "must be a date YYYY-MM-DD"
+            return None
+        if self.kind == "enum":
+            if value not in self.choices:
+                return "invalid_choice", f"must be one of {', '.join(self.choices)}"
+            return None
+        return self._check_text(value)
+
+    def _check_number(self, value: object) -> tuple[str, str] | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "invalid_type", "must be a number"
+        if isinstance(value, float) and not math.isfinite(value):  # huge ints overflow isfinite
+            return "invalid_number", "must be a finite number"
+        low = -math.inf if self.minimum is None else self.minimum
+        high = math.inf if self.maximum is None else self.maximum
+        if not low <= value <= high:
+            return "out_of_range", f"must be between {low:g} and {high:g}"
+        return None
+
+    def _check_text(self, value: str) -> tuple[str, str] | None:
+        if not value.strip():
+            return "blank", "must not be blank"
+        if "\x00" in value:
+            return "invalid_character", "must not contain NUL characters"
+        if not is_utf8_text(value):
+            return "invalid_character", "must not contain lone surrogates"
+        if self.max_length is not None and len(value) > self.max_length:
+            return "too_long", f"must be at most {self.max_length} characters"
+        return None
+
+    def filter_value(self, name: str, text: str) -> bool | str | FieldError:
+        """The value a listing filtered by `name=text` matches, or why it is refused."""
+        if self.kind == "boolean":
+            return query_boolean(name, text)
+        if self.kind == "enum" and text not in self.choices:
+            return FieldError(name, "invalid_choice", f"must be one of {', '.join(self.choices)}")
+        if not text.strip():
+            return FieldError(name, "blank", "must not be blank")
+        return text
+
+
+def check_create_body(
+    rules: Mapping[str, FieldRule],
+    body: Mapping[str, object],
+    *,
+    read_only: Collection[str],
+    noun: str,
+) -> list[FieldError]:
+    """Every rule that `body` (decoded JSON) breaks, in field order.
+
+    `rules` are the writable fields of a `noun` ("goal"), `read_only` the
+    server-owned ones.
+    """
+    errors: list[FieldError] = []
+    for name in body:
+        if name in read_only:
+            errors.append(FieldError(name, "read_only_field", "is set by the server"))
+        elif name not in rules:
+            errors.append(FieldError(name, "unknown_field", f"is not a field of {article(noun)}"))
+    for name, rule in rules.items():
+        if rule.required and body.get(name) is None:
+            errors.append(FieldError(name, "required", "is required"))
+    for name, rule in rules.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        error = rule.check(value)
+        if error is not None:
+            errors.append(FieldError(name, *error))
+    return errors
+
+
+def check_page_limit(text: str) -> int | FieldError:
+    """A page size from a query string, or why it is refused."""
+    if text.isascii() and text.isdigit() and MIN_PAGE_LIMIT <= int(text) <= MAX_PAGE_LIMIT:
+        return int(text)
+    return FieldError(
+        "limit", "out_of_range", f"must be an integer from {MIN_PAGE_LIMIT} to {MAX_PAGE_LIMIT}"
+    )
+
+
+def query_boolean(name: str, text: str) -> bool | FieldError:
+    """`true` or `false` from a query string, or why it is refused."""
+    value = _BOOLEANS.get(text)
+    return FieldError(name, "invalid_type", "must be true or false") if value is None else value
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """The aware datetime `value` denotes, or None when it is neither RFC 3339 with an offset
+    nor a date `YYYY-MM-DD` (which means midnight UTC)."""
+    if (day := parse_date(value)) is not None:
+        return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    m = RFC3339.fullmatch(value)
     if m is None:
         return None
     try:
@@ -119,6 +226,17 @@ def parse_rfc3339(value: str, *, allow_date: bool = False) -> datetime | None:
     return parsed
 
 
+def parse_date(value: str) -> date | None:
+    """The calendar date `YYYY-MM-DD` denotes, or None."""
+    d = DATE.fullmatch(value)
+    if d is None:
+        return None
+    try:
+        return date(int(d[1]), int(d[2]), int(d[3]))
+    except ValueError:
+        return None
+
+
 def is_utf8_text(value: str) -> bool:
     """False when UTF-8 cannot carry `value` (it holds a lone surrogate)."""
     try:
@@ -128,59 +246,6 @@ def is_utf8_text(value: str) -> bool:
     return True
 
 
-def check_create_body(body: Mapping[str, object]) -> list[FieldError]:
-    """Every rule of the contract that `body` (decoded JSON) breaks, in field order."""
-    errors: list[FieldError] = []
-    for name in body:
-        if name in _READ_ONLY:
-            errors.append(FieldError(name, "read_only_field", "is set by the server"))
-        elif name not in _WRITABLE:
-            errors.append(FieldError(name, "unknown_field", "is not a field of a learning record"))
-    for name in _REQUIRED_FIELDS:
-        if body.get(name) is None:
-            errors.append(FieldError(name, "required", "is required"))
-    for name in WRITABLE_FIELDS:
-        value = body.get(name)
-        if value is None:
-            continue
-        error = _check_field(name, value)
-        if error is not None:
-            errors.append(FieldError(name, *error))
-    return errors
-
-
-def _check_field(name: str, value: object) -> tuple[str, str] | None:
-    if name == "score":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return "invalid_type", "must be a number"
-        if isinstance(value, float) and not math.isfinite(value):  # huge ints overflow isfinite
-            return "invalid_number", "must be a finite number"
-        if not MIN_SCORE <= value <= MAX_SCORE:
-            return "out_of_range", f"must be between {MIN_SCORE:g} and {MAX_SCORE:g}"
-        return None
-    if name == "passed":
-        if not isinstance(value, bool):
-            return "invalid_type", "must be a boolean (true or false)"
-        return None
-    if not isinstance(value, str):
-        return "invalid_type", "must be a string"
-    if name in DATETIME_FIELDS:
-        allow_date = name == "expires_at"
-        if parse_rfc3339(value, allow_date=allow_date) is None:
-            accepted = " or a date YYYY-MM-DD" if allow_date else ""
-            return "invalid_datetime", f"must be an RFC 3339 date-time with an offset{accepted}"
-        return None
-    if name == "source_type":
-        if value not in SOURCE_TYPES:
-            return "invalid_choice", f"must be one of {', '.join(SOURCE_TYPES)}"
-        return None
-    if not value.strip():
-        return "blank", "must not be blank"
-    if "\x00" in value:
-        return "invalid_character", "must not contain NUL characters"
-    if not is_utf8_text(value):
-        return "invalid_character", "must not contain lone surrogates"
-    limit = _MAX_LENGTHS.get(name)
-    if limit is not None and len(value) > limit:
-        return "too_long", f"must be at most {limit} characters"
-    return None
+def article(noun: str) -> str:
+    """`noun` with its indefinite article: "a goal", "an assessment"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,11 +19,11 @@ from edm_client._cli._args import nonblank as _nonblank
 from edm_client._cli._errors import FileFormatError, UsageError
 from edm_client._cli._import import CreateMany, add_import_options, run_import
 from edm_client._cli._output import (
-    RECORD_COLUMNS,
-    TABLE_COLUMNS,
     Progress,
+    TableLayout,
     open_writer,
     output_file,
+    record_columns,
     record_row,
     show_progress,
     write_all,
@@ -32,15 +32,9 @@ from edm_client._cli._output import (
 from edm_client._cli._rows import KEY_FIELD, RecordFields, cell_value, format_of, shown
 from edm_client._client import Client
 from edm_client._config import API_KEY_ENV, BASE_URL_ENV
+from edm_client._definition import ResourceDefinition, definitions
 from edm_client._exceptions import EDMError
-from edm_client._rules import (
-    DATETIME_FIELDS,
-    MAX_PAGE_LIMIT,
-    READ_ONLY_FIELDS,
-    WRITABLE_FIELDS,
-    FieldError,
-    check_create_body,
-)
+from edm_client._rules import MAX_PAGE_LIMIT, FieldError, FieldRule
 from edm_client._sanitize import MIN_SECRET_LENGTH, safe_line
 from edm_client._version import __version__
 
@@ -63,18 +57,42 @@ exit codes:
 
 Try any command without an account: edm --fake learning-records list
 """
-_FILTERS: Final = ("person_id", "provider", "passed", "linked_cohort_id", "linked_assessment_id")
 _TTY_FORMATS: Final = {"list": ("table", "jsonl"), "get": ("table", "json")}
-_LEARNING_RECORDS: Final = RecordFields(
-    noun="learning record",
-    writable=WRITABLE_FIELDS,
-    read_only=READ_ONLY_FIELDS,
-    check=check_create_body,
-    required=tuple(error.field for error in check_create_body({})),
-    numbers=frozenset({"score"}),
-    booleans=frozenset({"passed"}),
-    datetimes=frozenset(DATETIME_FIELDS),
-)
+
+
+def _record_fields(definition: ResourceDefinition[Any]) -> RecordFields:
+    """What the importer needs to know of a resource's fields, from its definition."""
+
+    def of_kind(kind: str) -> frozenset[str]:
+        return frozenset(n for n, rule in definition.writable.items() if rule.kind == kind)
+
+    return RecordFields(
+        noun=definition.noun,
+        writable=tuple(definition.writable),
+        read_only=definition.read_only,
+        check=definition.check_create,
+        required=definition.required,
+        numbers=of_kind("number"),
+        booleans=of_kind("boolean"),
+        datetimes=of_kind("datetime"),
+    )
+
+
+def _table_layout(definition: ResourceDefinition[Any]) -> TableLayout:
+    """A listing's table: the definition's columns; text may be cut short, ids never."""
+    columns = definition.table_columns
+    rules = definition.writable
+    return TableLayout(
+        columns=columns,
+        keep=definition.table_priority or columns,
+        shrink=frozenset(c for c in columns if c in rules and rules[c].kind == "text"),
+        datetimes=frozenset(
+            c
+            for c in columns
+            if c in ("created_at", "updated_at", "deleted_at")
+            or (c in rules and rules[c].kind == "datetime")
+        ),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,83 +141,114 @@ def _secrets(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
+    known = definitions()
     parser = argparse.ArgumentParser(
         prog="edm",
-        description="The EDM API from a shell: list, get, create, import and export learning "
-        "records.",
+        description="The EDM API from a shell: list, get, create, import and export "
+        f"{_join(d.plural for d in known)}.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"edm {__version__}")
     _add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for definition in known:
+        _add_resource(commands, definition)
+    _add_fake(commands)
+    return parser
 
-    records = _command(
-        commands, "learning-records", "list, get, create, import or export learning records"
-    )
-    actions = records.add_subparsers(title="commands", metavar="COMMAND")
-    records.set_defaults(handler=lambda args: _missing_command(records))
 
-    list_ = _command(actions, "list", "print matching records", _list)
-    _add_filters(list_)
-    list_.add_argument(
-        "--format",
-        choices=("table", "json", "jsonl", "csv"),
-        help="output format (default: table on a terminal, jsonl when piped)",
-    )
-    list_.add_argument("--limit", type=_count, metavar="N", help="print at most N records")
-    _add_page_size(list_)
-
-    get = _command(actions, "get", "print one record by id", _get)
-    get.add_argument(
-        "id", type=_nonblank, help="the record id, e.g. per_01JD3W6Z5X6N9V7Q8R2T4Y1B0C"
-    )
-    get.add_argument(
-        "--format",
-        choices=("table", "json"),
-        help="output format (default: table on a terminal, json when piped)",
-    )
-
-    create = _command(actions, "create", "create one record and print it", _create)
-    for name in WRITABLE_FIELDS:
-        required = name in ("person_id", "title")
-        create.add_argument(
-            _flag(name),
-            dest=name,
-            required=required,
-            type=_cell_type(name),
-            metavar=_METAVARS.get(name, "TEXT"),
-            help=_FIELD_HELP.get(name),
+def _add_resource(commands: Any, definition: ResourceDefinition[Any]) -> None:
+    """`edm <resource> list|get|create|import|export`, as far as the resource offers them."""
+    ops = definition.operations
+    verbs = [
+        verb
+        for verb, op in (
+            ("list", "list"),
+            ("get", "get"),
+            ("create", "create"),
+            ("import", "create"),
+            ("export", "list"),
         )
-    create.add_argument(
-        "--idempotency-key",
-        type=_nonblank,
-        metavar="KEY",
-        help="send this Idempotency-Key: repeating the command with it creates nothing twice",
-    )
-    create.add_argument("--format", choices=("table", "json"), help="output format")
+        if op in ops
+    ]
+    if not verbs:
+        return
+    plural, noun = definition.plural, definition.noun
+    group = _command(commands, definition.command, f"{_join(verbs, 'or')} {plural}")
+    actions = group.add_subparsers(title="commands", metavar="COMMAND")
+    group.set_defaults(handler=lambda args: _missing_command(group), definition=definition)
 
-    import_ = _command(
-        actions,
-        "import",
-        "create the records of a .csv, .jsonl or .json file (safe to run again)",
-        _import,
-    )
-    add_import_options(import_)
+    if "list" in ops:
+        list_ = _command(actions, "list", f"print matching {plural}", _list)
+        _add_filters(list_, definition)
+        list_.add_argument(
+            "--format",
+            choices=("table", "json", "jsonl", "csv"),
+            help="output format (default: table on a terminal, jsonl when piped)",
+        )
+        list_.add_argument("--limit", type=_count, metavar="N", help=f"print at most N {plural}")
+        _add_page_size(list_)
 
-    export = _command(actions, "export", "write every matching record to a file", _export)
-    _add_filters(export)
-    export.add_argument(
-        "--format",
-        choices=("csv", "jsonl", "json"),
-        help="file format (default: from -o FILE's extension, else jsonl)",
-    )
-    export.add_argument(
-        "-o", "--output", type=Path, metavar="FILE", help="write to FILE (default: stdout)"
-    )
-    _add_page_size(export)
-    _add_progress(export)
+    if "get" in ops:
+        get = _command(actions, "get", f"print one {noun} by id", _get)
+        example = f"{definition.id_prefix}_{_EXAMPLE_ULID}"
+        get.add_argument("id", type=_nonblank, help=f"the {noun} id, e.g. {example}")
+        get.add_argument(
+            "--format",
+            choices=("table", "json"),
+            help="output format (default: table on a terminal, json when piped)",
+        )
 
+    if "create" in ops:
+        create = _command(actions, "create", f"create one {noun} and print it", _create)
+        fields = _record_fields(definition)
+        for name, rule in definition.writable.items():
+            create.add_argument(
+                _flag(name),
+                dest=name,
+                required=rule.required,
+                type=_cell_type(fields, name),
+                metavar=_metavar(rule),
+                help=_field_help(definition, name, rule),
+            )
+        create.add_argument(
+            "--idempotency-key",
+            type=_nonblank,
+            metavar="KEY",
+            help="send this Idempotency-Key: repeating the command with it creates nothing twice",
+        )
+        create.add_argument("--format", choices=("table", "json"), help="output format")
+
+        import_ = _command(
+            actions,
+            "import",
+            f"create the {plural} of a .csv, .jsonl or .json file (safe to run again)",
+            _import,
+        )
+        add_import_options(import_)
+
+    if "list" in ops:
+        export = _command(actions, "export", f"write every matching {noun} to a file", _export)
+        _add_filters(export, definition)
+        export.add_argument(
+            "--format",
+            choices=("csv", "jsonl", "json"),
+            help="file format (default: from -o FILE's extension, else jsonl)",
+        )
+        export.add_argument(
+            "-o", "--output", type=Path, metavar="FILE", help="write to FILE (default: stdout)"
+        )
+        _add_page_size(export)
+        _add_progress(export)
+
+
+def _join(words: Iterable[str], conjunction: str = "and") -> str:
+    items = list(words)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def _add_fake(commands: Any) -> None:
     fake = _command(commands, "fake", "the in-memory fake EDM server: fake serve")
     fake_actions = fake.add_subparsers(title="commands", metavar="COMMAND")
     fake.set_defaults(handler=lambda args: _missing_command(fake))
@@ -209,7 +258,6 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     serve.set_defaults(handler=_fake_serve)
-    return parser
 
 
 def _split_serve(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -270,13 +318,15 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_filters(parser: argparse.ArgumentParser) -> None:
+def _add_filters(parser: argparse.ArgumentParser, definition: ResourceDefinition[Any]) -> None:
     filters = parser.add_argument_group("filters")
-    for name in _FILTERS:
-        kind = _cell_type(name) if name == "passed" else _nonblank
-        filters.add_argument(_flag(name), dest=name, type=kind, metavar=_METAVARS.get(name, "ID"))
+    fields = _record_fields(definition)
+    for name in definition.filters:
+        rule = definition.writable[name]
+        kind = _cell_type(fields, name) if rule.kind == "boolean" else _nonblank
+        filters.add_argument(_flag(name), dest=name, type=kind, metavar=_metavar(rule))
     filters.add_argument(
-        "--include-deleted", action="store_true", help="include soft-deleted records"
+        "--include-deleted", action="store_true", help=f"include soft-deleted {definition.plural}"
     )
 
 
@@ -290,32 +340,44 @@ def _add_page_size(parser: argparse.ArgumentParser) -> None:
     )
 
 
-_METAVARS: Final = {
-    "passed": "true|false",
-    "score": "0-100",
-    "completed_at": "DATETIME",
-    "expires_at": "DATETIME",
-    "provider": "TEXT",
-    "source_type": "frontend|backend|server|system|api",
+_EXAMPLE_ULID: Final = "01JD3W6Z5X6N9V7Q8R2T4Y1B0C"
+_KIND_METAVARS: Final = {
+    "text": "TEXT",
+    "id": "ID",
+    "boolean": "true|false",
+    "datetime": "DATETIME",
+    "date": "DATE",
 }
-_FIELD_HELP: Final = {
-    "person_id": "the person the record belongs to",
-    "title": "course, certification or activity name",
-    "completed_at": "RFC 3339 (2026-03-01T09:30:00Z) or a date (midnight UTC)",
-    "expires_at": "RFC 3339 or a date (midnight UTC)",
-    "certification_ref": "credential URL, badge id or certificate number",
+_KIND_HELP: Final = {
+    "datetime": "RFC 3339 (2026-03-01T09:30:00Z) or a date (midnight UTC)",
+    "date": "a date, YYYY-MM-DD",
 }
+
+
+def _metavar(rule: FieldRule) -> str:
+    if rule.kind == "enum":
+        return "|".join(rule.choices)
+    if rule.kind == "number":
+        return f"{rule.minimum:g}-{rule.maximum:g}"
+    return _KIND_METAVARS[rule.kind]
+
+
+def _field_help(definition: ResourceDefinition[Any], name: str, rule: FieldRule) -> str:
+    """The model's own description of the field, and what its kind accepts."""
+    description = definition.model.model_fields[name].description or name
+    hint = _KIND_HELP.get(rule.kind)
+    return f"{description} ({hint})" if hint else description
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _cell_type(name: str) -> Callable[[str], Any]:
+def _cell_type(fields: RecordFields, name: str) -> Callable[[str], Any]:
     """Parses an option value with the same rules as an import file's cells."""
 
     def parse(text: str) -> Any:
-        value = cell_value(_LEARNING_RECORDS, name, _nonblank(text), True)
+        value = cell_value(fields, name, _nonblank(text), True)
         if isinstance(value, FieldError):
             raise argparse.ArgumentTypeError(f"{value.message}, not {shown(text)}")
         return value
@@ -444,8 +506,13 @@ def _format(args: argparse.Namespace, command: str) -> str:
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
-    chosen = {name: getattr(args, name) for name in _FILTERS}
+    chosen = {name: getattr(args, name) for name in args.definition.filters}
     return {**chosen, "include_deleted": args.include_deleted}
+
+
+def _resource(client: Client, definition: ResourceDefinition[Any]) -> Any:
+    """The client's resource object for `definition`: `client.<namespace>.<name>`."""
+    return getattr(getattr(client, definition.namespace), definition.name)
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -454,48 +521,52 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 def _list(args: argparse.Namespace) -> int:
     fmt = _format(args, "list")
     page_size = min(args.page_size, args.limit or MAX_PAGE_LIMIT)
+    definition: ResourceDefinition[Any] = args.definition
     with _client(args) as client:
-        records = client.performance.learning_records.list(**_filters(args), limit=page_size)
+        records = _resource(client, definition).list(**_filters(args), limit=page_size)
         chosen = itertools.islice(records, args.limit)
-        columns = TABLE_COLUMNS if fmt == "table" else RECORD_COLUMNS
+        columns = _table_layout(definition) if fmt == "table" else record_columns(definition.model)
         count = write_all(open_writer(fmt, sys.stdout, columns), map(record_row, chosen))
     if fmt == "table" and count == 0:
-        print("no learning records match", file=sys.stderr)
+        print(f"no {definition.plural} match", file=sys.stderr)
     return EXIT_OK
 
 
 def _get(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        record = client.performance.learning_records.get(args.id)
+        record = _resource(client, args.definition).get(args.id)
     write_record(record, _format(args, "get"), sys.stdout)
     return EXIT_OK
 
 
 def _create(args: argparse.Namespace) -> int:
-    fields = {name: getattr(args, name) for name in (*WRITABLE_FIELDS, KEY_FIELD)}
+    fields = {name: getattr(args, name) for name in (*args.definition.writable, KEY_FIELD)}
     with _client(args) as client:
-        record = client.performance.learning_records.create(**fields)
+        record = _resource(client, args.definition).create(**fields)
     write_record(record, _format(args, "get"), sys.stdout)
     return EXIT_OK
 
 
 def _import(args: argparse.Namespace) -> int:
-    @contextlib.contextmanager
-    def learning_records() -> Iterator[CreateMany]:
-        with _client(args) as client:
-            yield client.performance.learning_records.create_many
+    definition: ResourceDefinition[Any] = args.definition
 
-    return run_import(args, _LEARNING_RECORDS, learning_records)
+    @contextlib.contextmanager
+    def create_many() -> Iterator[CreateMany]:
+        with _client(args) as client:
+            yield _resource(client, definition).create_many
+
+    return run_import(args, _record_fields(definition), create_many)
 
 
 def _export(args: argparse.Namespace) -> int:
     output: Path | None = args.output
     fmt = args.format or (_file_format(output) if output and output.suffix else "jsonl")
     progress = Progress("exported", sys.stderr, enabled=show_progress(args.progress))
+    definition: ResourceDefinition[Any] = args.definition
     count = 0
     with _client(args) as client, output_file(output) as stream:
-        writer = open_writer(fmt, stream)
-        first = client.performance.learning_records.list(**_filters(args), limit=args.page_size)
+        writer = open_writer(fmt, stream, record_columns(definition.model))
+        first = _resource(client, definition).list(**_filters(args), limit=args.page_size)
         for page in first.iter_pages():
             for record in page.data:
                 writer.write(record_row(record))

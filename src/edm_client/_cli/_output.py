@@ -14,10 +14,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final, Protocol, TextIO
 
+from pydantic import BaseModel
+
 from edm_client._cli._errors import UsageError
-from edm_client._rules import parse_rfc3339
+from edm_client._rules import parse_datetime
 from edm_client._sanitize import clip, escape_controls
-from edm_client.types import LearningRecord
 
 
 @dataclass(frozen=True)
@@ -34,40 +35,20 @@ class TableLayout:
     """Columns of RFC 3339 values, shown in UTC to the minute: `2024-12-31 02:22Z`."""
 
 
-RECORD_COLUMNS: Final = tuple(LearningRecord.model_fields)
-TABLE_COLUMNS: Final = TableLayout(
-    columns=(
-        "id",
-        "person_id",
-        "title",
-        "provider",
-        "score",
-        "passed",
-        "completed_at",
-        "expires_at",
-    ),
-    keep=(
-        "id",
-        "title",
-        "completed_at",
-        "passed",
-        "score",
-        "expires_at",
-        "person_id",
-        "provider",
-    ),
-    shrink=frozenset({"title", "provider"}),
-    datetimes=frozenset({"completed_at", "expires_at"}),
-)
 _TABLE_SAMPLE: Final = 50
 _MIN_SHRUNK: Final = 16
 """A cut-short column keeps at least this many characters (or its header's)."""
 _GAP: Final = "  "
 
 
-def record_row(record: LearningRecord) -> dict[str, Any]:
+def record_row(record: BaseModel) -> dict[str, Any]:
     """A record as JSON values, unknown (newer) fields included."""
     return record.model_dump(mode="json")
+
+
+def record_columns(model: type[BaseModel]) -> tuple[str, ...]:
+    """Every field a record of `model` has: the columns of a CSV listing or export."""
+    return tuple(model.model_fields)
 
 
 def text_cell(value: Any) -> str:
@@ -203,7 +184,7 @@ def _table_cell(value: Any) -> str:
 
 def _datetime_cell(value: Any, *, seconds: bool = False) -> str:
     """An RFC 3339 value in UTC, with its zone: `2024-12-31 02:22Z`."""
-    parsed = parse_rfc3339(value) if isinstance(value, str) else None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed is None:
         return _table_cell(value)
     utc = parsed.astimezone(timezone.utc)
@@ -213,7 +194,7 @@ def _datetime_cell(value: Any, *, seconds: bool = False) -> str:
 def open_writer(
     fmt: str,
     stream: TextIO,
-    columns: Sequence[str] | TableLayout = RECORD_COLUMNS,
+    columns: Sequence[str] | TableLayout,
     *,
     delimiter: str = ",",
 ) -> Writer:
@@ -246,7 +227,7 @@ def write_all(writer: Writer, rows: Iterable[Mapping[str, Any]]) -> int:
     return count
 
 
-def write_record(record: LearningRecord, fmt: str, stream: TextIO) -> None:
+def write_record(record: BaseModel, fmt: str, stream: TextIO) -> None:
     """One record: field per line for people (table), else like a listing of one."""
     row = record_row(record)
     if fmt == "table":
@@ -263,7 +244,7 @@ def write_record(record: LearningRecord, fmt: str, stream: TextIO) -> None:
     elif fmt == "json":
         stream.write(json.dumps(row, ensure_ascii=False, indent=2) + "\n")
     else:
-        write_all(open_writer(fmt, stream), [row])
+        write_all(open_writer(fmt, stream, record_columns(type(record))), [row])
 
 
 class Progress:

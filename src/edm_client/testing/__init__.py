@@ -8,6 +8,6 @@ assert server.records() == [record]
 ```
 """
 
-from edm_client.testing._fake_server import FakeServer, FakeTransport
+from edm_client.testing._fake_server import FakeCollection, FakeServer, FakeTransport
 
-__all__ = ["FakeServer", "FakeTransport"]
+__all__ = ["FakeCollection", "FakeServer", "FakeTransport"]

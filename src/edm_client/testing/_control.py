@@ -5,8 +5,10 @@ loopback, and its tokens are worthless anywhere else). Documented in docs/fake-s
 
     GET    /_fake/                              what is served where
     POST   /_fake/reset                         forget records, keys, requests and faults
-    GET    /_fake/records                       every stored record (all tenants), oldest first
-    POST   /_fake/records/{id}/soft-delete      {"by": person_id?}
+    GET    /_fake/records                       every stored record (all resources and
+                                                 tenants), oldest first
+    GET    /_fake/{resource}                    one resource's records, e.g. /_fake/goals
+    POST   /_fake/records/{id}/soft-delete      {"by": person_id?}; also under /_fake/{resource}
     POST   /_fake/seed-demo-data                store the demo records (once)
     POST   /_fake/tokens                        {"tenant_id"?, "person_id"?, "app_id"?,
                                                  "expires_in"?}
@@ -18,26 +20,21 @@ loopback, and its tokens are worthless anywhere else). Documented in docs/fake-s
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ulid import ULID
 
+from edm_client._definition import definitions
 from edm_client._rules import FieldError
-from edm_client.testing._backend import (
-    Problem,
-    problem_response,
-    require_method,
-    validation_problem,
-)
+from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_TENANT_ID
+from edm_client.testing._faults import make_fault
 from edm_client.testing._openapi import OPENAPI_PATH
+from edm_client.testing._problem import Problem, require_method, validation_problem
+from edm_client.testing._state import FakeState
 
-if TYPE_CHECKING:
-    from edm_client.testing._fake_server import FakeServer
-
-__all__ = ["CONTROL_PREFIX", "FAULT_EXCEPTIONS", "handle_control"]
+__all__ = ["CONTROL_PREFIX", "FAULT_EXCEPTIONS", "handle_control", "is_control"]
 
 CONTROL_PREFIX = "/_fake/"
 
@@ -109,63 +106,55 @@ class TokenSpec(_Input):
 
 
 class SoftDeleteSpec(_Input):
-    """`POST /_fake/records/{id}/soft-delete`: who deletes (default: the demo user)."""
+    """`POST /_fake/{resource}/{id}/soft-delete`: who deletes (default: the demo user)."""
 
     by: str | None = Field(default=None, min_length=1)
 
 
-def handle_control(fake: FakeServer, request: httpx.Request) -> httpx.Response:
-    """Answer one request to the control API."""
-    request_id = f"req_{ULID()}"
-    try:
-        status, body = _route(fake, request)
-    except Problem as problem:
-        return problem_response(problem, request_id, problem.headers)
-    return httpx.Response(
-        status,
-        headers={"Content-Type": "application/json", "X-Request-ID": request_id},
-        content=json.dumps(body).encode(),
-    )
+def is_control(path: str) -> bool:
+    """Whether a request path is the control API's."""
+    return path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX[:-1]
 
 
-def _route(fake: FakeServer, request: httpx.Request) -> tuple[int, Any]:
+def handle_control(state: FakeState, request: httpx.Request) -> tuple[int, Any]:
+    """Answer one request to the control API: its status and JSON body; raises `Problem`."""
     path = request.url.path.rstrip("/")
     segments = [unquote(s) for s in path.split("/")[2:]]
     method = request.method
     if not segments:
         require_method(method, "GET")
-        return 200, _index(fake)
+        return 200, _index(request)
+    resources = {d.command: d for d in definitions()}
     match segments:
         case ["reset"]:
             require_method(method, "POST")
-            fake.reset()
+            state.reset()
             return 200, {"reset": True}
         case ["records"]:
             require_method(method, "GET")
-            return 200, {"data": _stored(fake)}
-        case ["records", record_id, "soft-delete"]:
+            return 200, {"data": state.stored()}
+        case [name] if name in resources:
+            require_method(method, "GET")
+            return 200, {"data": [dict(r) for r in state.collection(resources[name]).stored()]}
+        case [name, record_id, "soft-delete"] if name == "records" or name in resources:
             require_method(method, "POST")
-            spec = _parse(SoftDeleteSpec, request)
-            try:
-                fake.soft_delete(record_id, by=spec.by or fake.demo_person_id)
-            except KeyError:
-                raise Problem(404, "Not found", f"no learning record {record_id!r}") from None
-            return 200, _stored(fake, [record_id])[0]
+            return 200, _soft_delete(state, record_id, _parse(SoftDeleteSpec, request))
         case ["seed-demo-data"]:
             require_method(method, "POST")
-            return 200, {"data": _stored(fake, [r.id for r in fake.seed_demo_data()])}
+            seeded = state.seed_demo()
+            return 200, {"data": [record for records in seeded.values() for record in records]}
         case ["tokens"]:
             require_method(method, "POST")
-            return 201, _token(fake, _parse(TokenSpec, request))
+            return 201, _token(state, _parse(TokenSpec, request))
         case ["faults"]:
             require_method(method, "POST, DELETE")
             if method == "DELETE":
-                fake.clear_faults()
+                state.clear_faults()
                 return 200, {"cleared": True}
-            return 201, {"fault": _inject(fake, _parse(FaultSpec, request))}
+            return 201, {"fault": _inject(state, _parse(FaultSpec, request))}
         case ["requests"]:
             require_method(method, "GET")
-            return 200, {"data": [_describe(r) for r in fake.requests]}
+            return 200, {"data": [_describe(r) for r in state.requests()]}
     raise Problem(404, "Not found", f"no control route {request.url.path}; see GET /_fake/")
 
 
@@ -186,13 +175,14 @@ def _parse(model: type[_In], request: httpx.Request) -> _In:
         ) from None
 
 
-def _index(fake: FakeServer) -> dict[str, Any]:
+def _index(request: httpx.Request) -> dict[str, Any]:
+    base_url = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
     return {
         "service": "edm-sdk fake EDM API",
-        "base_url": fake.base_url,
-        "openapi": fake.base_url + OPENAPI_PATH,
-        "demo_tenant_id": fake.demo_tenant_id,
-        "demo_person_id": fake.demo_person_id,
+        "base_url": base_url,
+        "openapi": base_url + OPENAPI_PATH,
+        "demo_tenant_id": DEMO_TENANT_ID,
+        "demo_person_id": DEMO_PERSON_ID,
         "control": {
             "reset": "POST /_fake/reset",
             "records": "GET /_fake/records",
@@ -203,21 +193,23 @@ def _index(fake: FakeServer) -> dict[str, Any]:
             "clear_faults": "DELETE /_fake/faults",
             "requests": "GET /_fake/requests",
         },
+        "resources": {d.command: f"GET /_fake/{d.command}" for d in definitions()},
         "fault_exceptions": sorted(FAULT_EXCEPTIONS),
     }
 
 
-def _stored(fake: FakeServer, ids: list[str] | None = None) -> list[dict[str, Any]]:
-    """Records exactly as the fake stores and sends them (every tenant), oldest first."""
-    backend = fake._backend
-    with backend.lock:
-        return [dict(backend.records[i]) for i in (backend.order if ids is None else ids)]
+def _soft_delete(state: FakeState, record_id: str, spec: SoftDeleteSpec) -> dict[str, Any]:
+    with state.lock:
+        found = state.find(record_id)
+        if found is None:
+            raise Problem(404, "Not found", f"no record {record_id!r}")
+        return dict(found.soft_delete(record_id, by=spec.by or DEMO_PERSON_ID))
 
 
-def _token(fake: FakeServer, spec: TokenSpec) -> dict[str, Any]:
-    tenant_id = spec.tenant_id or fake.demo_tenant_id
-    person_id = spec.person_id or fake.demo_person_id
-    token = fake.issue_token(
+def _token(state: FakeState, spec: TokenSpec) -> dict[str, Any]:
+    tenant_id = spec.tenant_id or DEMO_TENANT_ID
+    person_id = spec.person_id or DEMO_PERSON_ID
+    token = state.issue_token(
         tenant_id=tenant_id,
         person_id=person_id,
         app_id=spec.app_id,
@@ -232,13 +224,13 @@ def _token(fake: FakeServer, spec: TokenSpec) -> dict[str, Any]:
     }
 
 
-def _inject(fake: FakeServer, spec: FaultSpec) -> dict[str, Any]:
+def _inject(state: FakeState, spec: FaultSpec) -> dict[str, Any]:
     given = spec.model_dump(exclude_unset=True)
     arguments = dict(given)
     if spec.exception is not None:
         arguments["exception"] = FAULT_EXCEPTIONS[spec.exception]
     try:
-        fake.inject_fault(**arguments)
+        state.add_fault(make_fault(**arguments))
     except ValueError as exc:
         raise validation_problem([FieldError("body", "invalid_fault", str(exc))]) from None
     return given

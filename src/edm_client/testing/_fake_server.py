@@ -3,71 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-import math
-import random
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import httpx
-from ulid import ULID
 
 from edm_client._client import AsyncClient, Client
 from edm_client._config import ApiKey
-from edm_client.testing import _jwt
-from edm_client.testing._backend import (
-    COLLECTION_PATH,
-    Backend,
-    Problem,
-    new_secret,
-    problem_response,
-)
-from edm_client.testing._demo import DEMO_PERSON_ID, demo_items
+from edm_client._definition import ResourceDefinition, find
+from edm_client._models import APIRecord
+from edm_client.resources.performance.learning_records import LEARNING_RECORDS
+from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_TENANT_ID
+from edm_client.testing._dispatch import Dispatcher
+from edm_client.testing._faults import make_fault, timed_out, wait_before_answer
 from edm_client.testing._openapi import openapi_document
+from edm_client.testing._state import FakeState
 from edm_client.types import LearningRecord
 
 if TYPE_CHECKING:
     from edm_client.testing._http_server import RunningServer
     from edm_client.testing._mock import FakeMock
 
-__all__ = ["FakeServer"]
+__all__ = ["FakeCollection", "FakeServer", "FakeTransport"]
+
+M = TypeVar("M", bound=APIRecord)
 
 DEFAULT_BASE_URL = "https://edm.fake.test"
-DEMO_TENANT_ID = "ten_demo"
-
-_STATUS_TITLES = {
-    408: "Request timeout",
-    429: "Too many requests",
-    500: "Internal server error",
-    502: "Bad gateway",
-    503: "Service unavailable",
-    504: "Gateway timeout",
-}
-
-
-@dataclass
-class _Fault:
-    status: int | None
-    exception: type[Exception] | Exception | None
-    delay: float | None
-    remaining: int | None
-    retry_after: float | str | None
-    method: str | None
-    after_commit: bool
-    probability: float | None
-    rng: random.Random | None = field(default=None, repr=False)
-
-    def matches(self, request: httpx.Request) -> bool:
-        if self.method is not None and request.method != self.method:
-            return False
-        if self.remaining is not None and self.remaining <= 0:
-            return False
-        return self.rng is None or self.probability is None or self.rng.random() < self.probability
 
 
 class FakeServer:
@@ -91,16 +56,11 @@ class FakeServer:
         self.base_url = base_url.rstrip("/")
         self.demo_tenant_id = DEMO_TENANT_ID
         self.demo_person_id = DEMO_PERSON_ID
-        self._backend = Backend(
-            secret=new_secret(),
-            clock=clock or (lambda: datetime.now(timezone.utc)),
-            page_scan_limit=page_scan_limit,
+        self._state = FakeState(
+            clock=clock or (lambda: datetime.now(timezone.utc)), page_scan_limit=page_scan_limit
         )
-        self._faults: list[_Fault] = []
-        self._requests: list[httpx.Request] = []
-        self._lock = threading.Lock()
+        self._dispatcher = Dispatcher(self._state)
         self._served: list[RunningServer] = []
-        self._demo_now: datetime | None = None
         self.transport = FakeTransport(self)
 
     # -- wiring -------------------------------------------------------------------------
@@ -114,17 +74,9 @@ class FakeServer:
         expires_in: float = 3600,
     ) -> str:
         """A signed HS256 JWT this server accepts until it expires (negative: already expired)."""
-        now = time.time()
-        claims: dict[str, Any] = {
-            "sub": person_id,
-            "tenant_id": tenant_id,
-            "iat": int(now),
-            "exp": now + expires_in,
-            "jti": str(ULID()),
-        }
-        if app_id is not None:
-            claims["app_id"] = app_id
-        return _jwt.encode(claims, self._backend.secret)
+        return self._state.issue_token(
+            tenant_id=tenant_id, person_id=person_id, app_id=app_id, expires_in=expires_in
+        )
 
     def client(self, token: ApiKey | None = None, **client_kwargs: Any) -> Client:
         """A `Client` wired to this server; the default token is a human of the demo tenant.
@@ -168,7 +120,10 @@ class FakeServer:
         from edm_client.testing._http_server import running_server
         from edm_client.testing._network_guard import fake_served_at
 
-        with running_server(self, host, port, ssl_context) as running, fake_served_at(running.url):
+        with (
+            running_server(self._dispatcher, host, port, ssl_context) as running,
+            fake_served_at(running.url),
+        ):
             self._served.append(running)
             previous, self.base_url = self.base_url, running.url
             try:
@@ -182,32 +137,17 @@ class FakeServer:
         return openapi_document(self.base_url)
 
     def seed_demo_data(self) -> list[LearningRecord]:
-        """Store a few realistic records of the demo tenant and return them, oldest first.
+        """Store a few realistic records of the demo tenant and return the learning records
+        among them, oldest first.
 
         Eight courses and certifications of three people, dated relative to the first seeding
-        (some expire within weeks). Each goes through the API's own create with a fixed
-        `Idempotency-Key`, so they obey every rule, and seeding again (until `reset()`)
-        returns the same records instead of copies.
+        (some expire within weeks), and the demo records of any other resource that has some.
+        Each goes through the API's own create with a fixed `Idempotency-Key`, so they obey
+        every rule, and seeding again (until `reset()`) returns the same records instead of
+        copies.
         """
-        if self._demo_now is None:
-            self._demo_now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-        token = self.issue_token()
-        seeded = []
-        for number, body in enumerate(demo_items(self._demo_now), start=1):
-            request = httpx.Request(
-                "POST",
-                self.base_url + COLLECTION_PATH,
-                json=body,
-                headers={
-                    "Authorization": f"Bearer {token}",
-                    "Idempotency-Key": f"edm-demo-seed-{number}",
-                },
-            )
-            response = self._handle(request)
-            if response.status_code != 201:
-                raise RuntimeError(f"seeding demo record {number} failed: {response.text}")
-            seeded.append(LearningRecord.model_validate_json(response.content))
-        return seeded
+        seeded = self._state.seed_demo()
+        return [LearningRecord.model_validate(r) for r in seeded.get(LEARNING_RECORDS, [])]
 
     def mock(
         self,
@@ -241,34 +181,38 @@ class FakeServer:
     # -- inspection and control ---------------------------------------------------------
 
     def __repr__(self) -> str:
-        with self._backend.lock:
-            count = len(self._backend.order)
+        count = self._state.record_count()
         served = ", served" if self._served else ""
         noun = "record" if count == 1 else "records"
         return f"<FakeServer {self.base_url} ({count} {noun}{served})>"
 
+    @overload
+    def collection(self, resource: ResourceDefinition[M]) -> FakeCollection[M]: ...
+    @overload
+    def collection(self, resource: str) -> FakeCollection[Any]: ...
+    def collection(self, resource: ResourceDefinition[Any] | str) -> FakeCollection[Any]:
+        """The stored records of one resource, by its definition or its name
+        (`"performance.goals"`): `fake.collection("performance.goals").records()`."""
+        definition = find(resource) if isinstance(resource, str) else resource
+        return FakeCollection(self._state, definition)
+
     def records(self) -> list[LearningRecord]:
-        """Every stored record of every tenant, soft-deleted ones included, oldest first."""
-        with self._backend.lock:
-            raw = [self._backend.records[i] for i in self._backend.order]
-        return [LearningRecord.model_validate(r) for r in raw]
+        """Every stored learning record of every tenant, soft-deleted ones included, oldest
+        first. Other resources' records: `collection(...).records()`."""
+        return self.collection(LEARNING_RECORDS).records()
 
     def soft_delete(self, record_id: str, *, by: str) -> LearningRecord:
-        """Mark a record deleted, as the real API's delete would."""
-        return LearningRecord.model_validate(self._backend.soft_delete(record_id, by=by))
+        """Mark a learning record deleted, as the real API's delete would."""
+        return self.collection(LEARNING_RECORDS).soft_delete(record_id, by=by)
 
     @property
     def requests(self) -> list[httpx.Request]:
         """Every request received, in order (a copy)."""
-        with self._lock:
-            return list(self._requests)
+        return self._state.requests()
 
     def reset(self) -> None:
         """Forget records, idempotency keys, received requests and faults."""
-        self._backend.reset()
-        with self._lock:
-            self._requests.clear()
-            self._faults.clear()
+        self._state.reset()
 
     def inject_fault(
         self,
@@ -294,125 +238,82 @@ class FakeServer:
         for repeatable runs) each matching request fails with that probability until
         `clear_faults()`; `times` is then ignored unless given explicitly as a cap.
         """
-        if status is None and exception is None and delay is None:
-            raise ValueError("inject_fault needs a status, an exception or a delay")
-        if probability is not None and not 0 <= probability <= 1:
-            raise ValueError("probability must be between 0 and 1")
-        # Refused here rather than failing later inside the client's call, far from the cause.
-        if status is not None and (isinstance(status, bool) or not 400 <= status <= 599):
-            raise ValueError(f"status must be an error status, 400-599, not {status!r}")
-        if delay is not None and not (math.isfinite(delay) and delay >= 0):
-            raise ValueError(f"delay must be a finite number of seconds, 0 or more, not {delay!r}")
-        if times is not None and times < 1:
-            raise ValueError(f"times must be 1 or more (None: until cleared), not {times!r}")
-        fault = _Fault(
-            status=status,
-            exception=exception,
-            delay=delay,
-            remaining=None if probability is not None and times == 1 else times,
-            retry_after=retry_after,
-            method=method.upper() if method else None,
-            after_commit=after_commit,
-            probability=probability,
-            rng=random.Random(seed) if probability is not None else None,
+        self._state.add_fault(
+            make_fault(
+                status=status,
+                exception=exception,
+                delay=delay,
+                times=times,
+                retry_after=retry_after,
+                method=method,
+                after_commit=after_commit,
+                probability=probability,
+                seed=seed,
+            )
         )
-        with self._lock:
-            self._faults.append(fault)
 
     def clear_faults(self) -> None:
         """Remove every fault not yet used up."""
-        with self._lock:
-            self._faults.clear()
+        self._state.clear_faults()
 
-    # -- used by the transports ----------------------------------------------------------
 
-    def _arrive(self, request: httpx.Request) -> _Fault | None:
-        with self._lock:
-            self._requests.append(request)
-            for fault in self._faults:
-                if fault.matches(request):
-                    if fault.remaining is not None:
-                        fault.remaining -= 1
-                    return fault
-        return None
+class FakeCollection(Generic[M]):
+    """One resource's records in a `FakeServer`, from `fake.collection(...)`."""
 
-    def _handle(self, request: httpx.Request) -> httpx.Response:
-        return self._backend.handle(request)
+    def __init__(self, state: FakeState, definition: ResourceDefinition[M]) -> None:
+        self._state = state
+        self.definition = definition
+
+    def records(self) -> list[M]:
+        """Every stored record of every tenant, soft-deleted ones included, oldest first."""
+        with self._state.lock:
+            raw = [dict(r) for r in self._state.collection(self.definition).stored()]
+        return [self.definition.model.model_validate(r) for r in raw]
+
+    def soft_delete(self, record_id: str, *, by: str) -> M:
+        """Mark a record deleted, as the real API's delete would; KeyError if absent."""
+        with self._state.lock:
+            raw = dict(self._state.collection(self.definition).soft_delete(record_id, by=by))
+        return self.definition.model.model_validate(raw)
+
+    def __repr__(self) -> str:
+        return f"<FakeCollection {self.definition.key}>"
 
 
 class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Carries httpx requests into a `FakeServer`, sync or async, applying injected faults."""
 
     def __init__(self, server: FakeServer) -> None:
-        self._server = server
+        self._dispatcher = server._dispatcher
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
-        fault = self._server._arrive(request)
+        dispatcher = self._dispatcher
+        fault = dispatcher.arrive(request)
         if fault is None:
-            return self._server._handle(request)
+            return dispatcher.answer(request)
         if fault.delay:
-            waited, timed_out = _wait(fault.delay, request)
+            waited, gave_up = wait_before_answer(fault.delay, request)
             time.sleep(waited)
-            if timed_out:
-                raise _timed_out(fault, request, self._server)
-        return _apply(fault, request, self._server)
+            if gave_up:
+                raise timed_out(fault, request, dispatcher.answer)
+        return _raise_or_return(dispatcher.outcome(fault, request))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
-        fault = self._server._arrive(request)
+        dispatcher = self._dispatcher
+        fault = dispatcher.arrive(request)
         if fault is None:
-            return self._server._handle(request)
+            return dispatcher.answer(request)
         if fault.delay:
-            waited, timed_out = _wait(fault.delay, request)
+            waited, gave_up = wait_before_answer(fault.delay, request)
             await asyncio.sleep(waited)
-            if timed_out:
-                raise _timed_out(fault, request, self._server)
-        return _apply(fault, request, self._server)
+            if gave_up:
+                raise timed_out(fault, request, dispatcher.answer)
+        return _raise_or_return(dispatcher.outcome(fault, request))
 
 
-def _wait(delay: float, request: httpx.Request) -> tuple[float, bool]:
-    """How long to wait before answering, and whether the client gives up first."""
-    read_timeout = request.extensions.get("timeout", {}).get("read")
-    if read_timeout is not None and read_timeout < delay:
-        return read_timeout, True
-    return delay, False
-
-
-def _timed_out(fault: _Fault, request: httpx.Request, server: FakeServer) -> httpx.ReadTimeout:
-    """The client gave up waiting; with `after_commit` the server still did the work."""
-    if fault.after_commit:
-        server._handle(request)
-    return httpx.ReadTimeout("the fake server did not answer in time", request=request)
-
-
-def _apply(fault: _Fault, request: httpx.Request, server: FakeServer) -> httpx.Response:
-    outcome = fault_outcome(fault, request, server)
+def _raise_or_return(outcome: httpx.Response | Exception) -> httpx.Response:
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
-
-
-def fault_outcome(
-    fault: _Fault, request: httpx.Request, server: FakeServer
-) -> httpx.Response | Exception:
-    """What a fault makes of a request: a response, or the network error the client must meet.
-
-    Shared by both transports: in-process raises the error, the socket acts it out.
-    """
-    response = server._handle(request) if fault.after_commit else None
-    if fault.exception is not None:
-        exc = fault.exception
-        if isinstance(exc, type):
-            return (
-                exc("injected fault", request=request)
-                if issubclass(exc, httpx.RequestError)
-                else exc("injected fault")
-            )
-        return exc
-    if fault.status is not None:
-        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
-        title = _STATUS_TITLES.get(fault.status, "Injected fault")
-        problem = Problem(fault.status, title, f"injected fault: {title.lower()}")
-        return problem_response(problem, f"req_{ULID()}", headers)
-    return response if response is not None else server._handle(request)

@@ -1,9 +1,8 @@
 """`FakeServer.serve()`: the same fake over a real HTTP/1.1 socket, standard library only.
 
 Requests are read by `http.server` (keep-alive; `Content-Length` or chunked bodies), turned
-into `httpx.Request`s and handed to the very code the in-process transport uses
-(`FakeServer._arrive`, `fault_outcome`, `Backend.handle`). Only how a fault reaches the client
-differs, because here it happens on the wire:
+into `httpx.Request`s and handed to the fake's `Dispatcher`, as the in-process transport
+hands them. Only how a fault reaches the client differs, because here it happens on the wire:
 
 - `delay`: the answer really waits (a request whose client hangs up meanwhile is dropped
   unhandled, as in-process);
@@ -32,17 +31,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
-from ulid import ULID
 
 from edm_client._version import __version__
-from edm_client.testing._backend import Problem, problem_response
-from edm_client.testing._control import CONTROL_PREFIX, handle_control
-
-if TYPE_CHECKING:
-    from edm_client.testing._fake_server import FakeServer
+from edm_client.testing._dispatch import Dispatcher
+from edm_client.testing._problem import Problem, new_request_id, problem_response
 
 __all__ = ["RunningServer", "running_server"]
 
@@ -66,10 +61,10 @@ class _BadRequest(Exception):
 
 @contextmanager
 def running_server(
-    fake: FakeServer, host: str, port: int, ssl_context: ssl.SSLContext | None = None
+    dispatcher: Dispatcher, host: str, port: int, ssl_context: ssl.SSLContext | None = None
 ) -> Iterator[RunningServer]:
-    """Serve `fake` on `host:port` in background threads; yield the running server."""
-    server = RunningServer(fake, host, port, ssl_context)
+    """Serve a fake's `dispatcher` on `host:port` in background threads; yield the server."""
+    server = RunningServer(dispatcher, host, port, ssl_context)
     try:
         loop = threading.Thread(
             target=server.accept_loop, name=f"edm-fake-server:{server.port}", daemon=True
@@ -91,11 +86,11 @@ class RunningServer(ThreadingHTTPServer):
     request_queue_size = 128  # many clients may connect at once
 
     def __init__(
-        self, fake: FakeServer, host: str, port: int, ssl_context: ssl.SSLContext | None
+        self, dispatcher: Dispatcher, host: str, port: int, ssl_context: ssl.SSLContext | None
     ) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6
-        self.fake = fake
+        self.dispatcher = dispatcher
         self.ssl_context = ssl_context
         self.closing = threading.Event()
         self.total_connections = 0
@@ -211,20 +206,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._answer(_problem(bad.status, bad.detail))
             return
-        fake = self.server.fake
-        if request.url.path.startswith(CONTROL_PREFIX) or request.url.path == CONTROL_PREFIX[:-1]:
-            self._answer(_guarded(handle_control, fake, request))
-            return
-        fault = fake._arrive(request)
+        dispatcher = self.server.dispatcher
+        fault = dispatcher.arrive(request)
         if fault is None:
-            self._answer(_guarded(fake._handle, request))
+            self._answer(_guarded(dispatcher.answer, request))
             return
         if fault.delay and not self._client_stays(fault.delay):
             self.close_connection = True  # the client gave up: nothing is handled
             return
-        from edm_client.testing._fake_server import fault_outcome
-
-        outcome = _guarded(fault_outcome, fault, request, fake)
+        outcome = _guarded(dispatcher.outcome, fault, request)
         if isinstance(outcome, httpx.Response):
             self._answer(outcome)
         elif isinstance(outcome, httpx.TimeoutException):
@@ -372,4 +362,4 @@ def _problem(status: int, detail: str) -> httpx.Response:
         title = HTTPStatus(status).phrase
     except ValueError:
         title = "Error"
-    return problem_response(Problem(status, title, detail), f"req_{ULID()}")
+    return problem_response(Problem(status, title, detail), new_request_id())

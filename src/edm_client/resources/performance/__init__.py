@@ -2,34 +2,29 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import TYPE_CHECKING
-
+from edm_client._resource import AsyncNamespace, Namespace
 from edm_client.resources.performance.learning_records import AsyncLearningRecords, LearningRecords
-
-if TYPE_CHECKING:
-    from edm_client._base_client import AsyncAPIClient, SyncAPIClient
 
 __all__ = ["AsyncPerformance", "Performance"]
 
 
-class Performance:
+class Performance(Namespace):
     """Performance resources. Reach it as `client.performance`."""
 
-    def __init__(self, client: SyncAPIClient) -> None:
-        self._client = client
+    _namespace = "performance"
 
-    @cached_property
+    @property
     def learning_records(self) -> LearningRecords:
-        return LearningRecords(self._client)
+        """Learning records: completions of courses, certifications and assessments."""
+        return self._resource(LearningRecords)
 
 
-class AsyncPerformance:
+class AsyncPerformance(AsyncNamespace):
     """Performance resources. Reach it as `client.performance`."""
 
-    def __init__(self, client: AsyncAPIClient) -> None:
-        self._client = client
+    _namespace = "performance"
 
-    @cached_property
+    @property
     def learning_records(self) -> AsyncLearningRecords:
-        return AsyncLearningRecords(self._client)
+        """Learning records: completions of courses, certifications and assessments."""
+        return self._resource(AsyncLearningRecords)

@@ -1,0 +1,11 @@
+"""Goals' own rule: `due_at` is a calendar date. The rest is the per-resource suite's."""
+
+from datetime import date
+
+
+def test_a_goal_is_due_on_the_calendar_day_given(client) -> None:
+    goal = client.performance.goals.create(
+        person_id="p1", title="Ship v2", due_at=date(2026, 6, 30)
+    )
+
+    assert goal.due_at == date(2026, 6, 30)
