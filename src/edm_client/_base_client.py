@@ -523,7 +523,7 @@ class AsyncAPIClient(_BaseClient):
 
         pool = self._pool
         loop = asyncio.get_running_loop()
-        if pool.loop is not loop or pool.http.is_closed:
+        if pool.loop is not loop:
             await pool.enter_loop(loop)
         steps = self._steps(options, parser)
         send = steps.send

@@ -174,6 +174,7 @@ async def _closed_with(
     finally:
         pool = pool_ref()
         if pool is not None and pool.loop is loop:
+            pool.loop = None  # a call on this loop after all would get a fresh pool
             with contextlib.suppress(Exception):
                 await pool.http.aclose()
 

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from enum import Enum
 
-from edm_client._base_client import Timeout
-from edm_client._config import NOT_GIVEN, NotGiven
+from edm_client._base_client import NOT_GIVEN, NotGiven, Timeout
 from edm_client._definition import ResourceDefinition, register
 from edm_client._models import APIRecord, OpenEnum, SourceType
 from edm_client._pagination import AsyncPaginator, CursorPage
@@ -75,7 +74,8 @@ class Goals(SyncAPIResource[Goal]):
         """Store a goal; `due_at` is a `date` or `YYYY-MM-DD`."""
         fields = {"person_id": person_id, "title": title, "due_at": due_at}
         fields |= {"status": status, "source": source, "source_type": source_type}
-        return self._create(fields, idempotency_key, timeout, extra_headers, total_timeout)
+        options = idempotency_key, timeout, extra_headers, total_timeout
+        return self._create(fields, *options)
 
     def list(
         self,
@@ -91,7 +91,8 @@ class Goals(SyncAPIResource[Goal]):
     ) -> CursorPage[Goal]:
         """The first page of matching goals, oldest first; iterate it for all."""
         by = {"person_id": person_id, "status": status}
-        return self._list(by, include_deleted, limit, cursor, timeout, extra_headers, total_timeout)
+        options = timeout, extra_headers, total_timeout
+        return self._list(by, include_deleted, limit, cursor, *options)
 
 
 class AsyncGoals(AsyncAPIResource[Goal]):
@@ -116,7 +117,8 @@ class AsyncGoals(AsyncAPIResource[Goal]):
         """Store a goal; `due_at` is a `date` or `YYYY-MM-DD`."""
         fields = {"person_id": person_id, "title": title, "due_at": due_at}
         fields |= {"status": status, "source": source, "source_type": source_type}
-        return await self._create(fields, idempotency_key, timeout, extra_headers, total_timeout)
+        options = idempotency_key, timeout, extra_headers, total_timeout
+        return await self._create(fields, *options)
 
     def list(
         self,
@@ -132,7 +134,8 @@ class AsyncGoals(AsyncAPIResource[Goal]):
     ) -> AsyncPaginator[Goal]:
         """Matching goals, oldest first: `await` it for a page, `async for` all."""
         by = {"person_id": person_id, "status": status}
-        return self._list(by, include_deleted, limit, cursor, timeout, extra_headers, total_timeout)
+        options = timeout, extra_headers, total_timeout
+        return self._list(by, include_deleted, limit, cursor, *options)
 
 
 register(Goals, AsyncGoals)
