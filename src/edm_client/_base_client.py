@@ -517,12 +517,13 @@ class AsyncAPIClient(_BaseClient):
         if self._pool.owned:
             weakref.finalize(self, close_dropped_async_pool, self._pool).atexit = False
         self._adopt_pool()
-
-    async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         import asyncio  # here, so that `import edm_client` does not load asyncio
 
+        self._asyncio = asyncio
+
+    async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         pool = self._pool
-        loop = asyncio.get_running_loop()
+        loop = self._asyncio.get_running_loop()
         if pool.loop is not loop:
             await pool.enter_loop(loop)
         steps = self._steps(options, parser)
@@ -536,7 +537,7 @@ class AsyncAPIClient(_BaseClient):
                 elif isinstance(step, _FetchToken):
                     result = await self._fetch_token()
                 else:
-                    await asyncio.sleep(step)
+                    await self._asyncio.sleep(step)
                     result = None
         except StopIteration as done:
             value: R = done.value
