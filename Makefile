@@ -5,10 +5,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Reinstalls when pyproject or the version changes: an editable install's metadata (name,
 # version) is fixed when it is installed.
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml src/edm_client/_version.py | cksum | cut -d' ' -f1)
+INSTALLED := .installed-$(shell cat pyproject.toml src/edm_client/_version.py | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/$(INSTALLED)
 PY_PATHS := src tests examples scripts $(wildcard benchmarks)
+# The quickstart's own venv, with the runtime dependencies only: seconds to set up, not the
+# dev extra's minute.
+QS_VENV := .venv-quickstart
+QS_STAMP := $(QS_VENV)/$(INSTALLED)
+# The test suite's venv with each runtime dependency at the lowest version pyproject allows.
+LOWEST_VENV := .venv-lowest
+LOWEST_STAMP := $(LOWEST_VENV)/$(INSTALLED)
 
-.PHONY: quickstart check lint typecheck test storm bench bench-quick install docs dist release-check clean clean-notebooks
+.PHONY: quickstart check lint typecheck test test-lowest storm bench bench-quick install docs dist release-check clean clean-notebooks
 
 # Uninstalls edm-client: the distribution's name before it became edm-sdk, which a .venv made
 # earlier still holds.
@@ -22,8 +30,14 @@ $(STAMP): pyproject.toml src/edm_client/_version.py
 
 install: $(STAMP)
 
-quickstart: $(STAMP)
-	$(BIN)/python examples/quickstart.py
+$(QS_STAMP): pyproject.toml src/edm_client/_version.py
+	$(PYTHON) -m venv $(QS_VENV)
+	$(QS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e .
+	rm -f $(QS_VENV)/.installed-*
+	touch $@
+
+quickstart: $(QS_STAMP)
+	$(QS_VENV)/bin/python examples/quickstart.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PY_PATHS)
@@ -34,6 +48,21 @@ typecheck: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# uv, not pip: it installs in seconds, and when a dev tool cannot be installed next to a
+# floor it says so at once, where pip can backtrack for many minutes.
+$(LOWEST_STAMP): pyproject.toml src/edm_client/_version.py scripts/lowest_requirements.py | $(STAMP)
+	$(BIN)/uv venv --quiet --allow-existing --python $(BIN)/python $(LOWEST_VENV)
+	$(BIN)/python scripts/lowest_requirements.py > $(LOWEST_VENV)/requirements.txt
+	$(BIN)/uv pip install --quiet --python $(LOWEST_VENV)/bin/python \
+		-r $(LOWEST_VENV)/requirements.txt
+	rm -f $(LOWEST_VENV)/.installed-*
+	touch $@
+
+# The whole suite against the lowest runtime versions pyproject allows
+# (scripts/lowest_requirements.py); pytest's header names the versions.
+test-lowest: $(LOWEST_STAMP)
+	$(LOWEST_VENV)/bin/pytest
 
 # The fault storms of docs/reliability.md with their numbers printed; SEED=n for another seed.
 storm: $(STAMP)
@@ -61,7 +90,7 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick
 
-check: lint typecheck test bench-quick docs release-check
+check: lint typecheck test test-lowest bench-quick docs release-check
 
 # Clear outputs and execution counts of the example notebooks (commit them without outputs;
 # tests/test_notebooks.py checks).
@@ -80,4 +109,4 @@ clean-notebooks: $(STAMP)
 	$(BIN)/python -c "$$CLEAR_NOTEBOOKS" examples/notebooks/*.ipynb
 
 clean:
-	rm -rf $(VENV) dist build site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(QS_VENV) $(LOWEST_VENV) dist build site .mypy_cache .ruff_cache .pytest_cache

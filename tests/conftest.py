@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
+import importlib.metadata
 import os
 import pkgutil
 import sys
@@ -27,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 from hypothesis import settings
+from packaging.requirements import Requirement
 
 from _helpers import MODES, Api
 from edm_client import AsyncClient, Client, RetryPolicy
@@ -48,6 +50,16 @@ for _module in pkgutil.iter_modules([str(Path(__file__).parent / "extra_resource
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+def pytest_report_header() -> str:
+    """The runtime dependencies' versions: `make test-lowest` runs the suite at their floors."""
+    runtime = [
+        Requirement(line).name
+        for line in importlib.metadata.requires("edm-sdk") or []
+        if "extra ==" not in line
+    ]
+    return "edm-sdk runtime: " + ", ".join(f"{n} {importlib.metadata.version(n)}" for n in runtime)
 
 
 @pytest.fixture(params=TRANSPORTS)

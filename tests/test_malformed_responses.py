@@ -411,7 +411,7 @@ async def test_a_429_without_retry_after_raises_after_the_retries(
 
     assert sleeps == [0.5, 1.0]
     assert caught.value.body == "slow down"
-    assert str(caught.value) == "429 Too Many Requests: slow down"
+    assert str(caught.value) == "429 Too Many Requests: slow down. Failed after 3 attempts."
 
 
 # -- pagination loops ----------------------------------------------------------------------------

@@ -101,6 +101,16 @@ def test_the_promised_names_are_exported() -> None:
     assert "FakeServer" in edm_client.testing.__all__
 
 
+@pytest.mark.parametrize("name", ["LearningRecord", "SourceType"])
+def test_the_models_are_importable_from_the_package_too(name: str) -> None:
+    namespace: dict[str, Any] = {}
+    exec(f"from edm_client import {name}", namespace)
+
+    assert namespace[name] is getattr(edm_client.types, name)
+    assert name in edm_client.__all__
+    assert name in dir(edm_client)
+
+
 def test_the_version_is_a_version_string() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+([a-z0-9.+-]*)?", edm_client.__version__)
 

@@ -114,6 +114,50 @@ async def test_network_failures_are_retried_then_raised_typed(
     assert len(sleeps) == 2
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("max_retries", [1, 4])
+async def test_a_status_error_after_retries_says_how_many_attempts_were_made(
+    server: FakeServer, sleeps: list[float], mode: str, max_retries: int
+) -> None:
+    api = fake_api(server, mode, max_retries=max_retries)
+    server.inject_fault(status=503, times=None)
+
+    with pytest.raises(InternalServerError) as caught:
+        await api.get("per_1")
+    await api.close()
+
+    assert str(caught.value).startswith("503 Service Unavailable")
+    assert str(caught.value).endswith(f". Failed after {max_retries + 1} attempts.")
+    assert caught.value.message == str(caught.value)
+
+
+@inprocess_only
+async def test_a_network_error_after_retries_says_how_many_attempts_were_made(
+    api: Api, sleeps: list[float]
+) -> None:
+    api.server.inject_fault(exception=httpx.ConnectError, times=None)
+
+    with pytest.raises(APIConnectionError) as caught:
+        await api.list()
+
+    assert str(caught.value).startswith("Could not reach the EDM API")
+    assert str(caught.value).endswith(". Failed after 3 attempts.")
+
+
+@pytest.mark.parametrize("status", [404, 503])
+async def test_an_error_on_the_only_attempt_does_not_count_attempts(
+    server: FakeServer, status: int
+) -> None:
+    api = fake_api(server, "sync", max_retries=0 if status == 503 else 2)
+    server.inject_fault(status=status, times=None)
+
+    with pytest.raises(APIStatusError) as caught:
+        await api.get("per_1")
+    await api.close()
+
+    assert "attempt" not in str(caught.value)
+
+
 @inprocess_only
 async def test_a_network_failure_then_success_returns_the_result(
     api: Api, sleeps: list[float]

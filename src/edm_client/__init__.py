@@ -41,18 +41,30 @@ from edm_client._version import __version__
 
 if _typing.TYPE_CHECKING:
     from edm_client._bulk import BulkCreated, BulkCreateResult, BulkFailure
+    from edm_client.types import LearningRecord, SourceType
 
-# Loaded on first use: the bulk machinery brings in asyncio, a thread pool and the models, which
-# `import edm_client` should not pay for (see docs/performance.md).
-_LAZY = frozenset({"BulkCreateResult", "BulkCreated", "BulkFailure"})
+# Loaded on first use: the bulk machinery brings in asyncio, a thread pool and the models, and
+# the models pydantic's model machinery, which `import edm_client` should not pay for (see
+# docs/performance.md).
+_LAZY = {
+    "BulkCreateResult": "edm_client._bulk",
+    "BulkCreated": "edm_client._bulk",
+    "BulkFailure": "edm_client._bulk",
+    "LearningRecord": "edm_client.types",
+    "SourceType": "edm_client.types",
+}
 
 
 def __getattr__(name: str) -> _typing.Any:
     if name in _LAZY:
-        from edm_client import _bulk
+        import importlib
 
-        return getattr(_bulk, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'edm_client' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY.keys())
 
 
 __all__ = [
@@ -81,6 +93,7 @@ __all__ = [
     "InsecureTransportWarning",
     "InternalServerError",
     "InvalidRequestError",
+    "LearningRecord",
     "NotFoundError",
     "OutcomeEvent",
     "PermissionDeniedError",
@@ -90,6 +103,7 @@ __all__ = [
     "ResponseTooLargeError",
     "RetryEvent",
     "RetryPolicy",
+    "SourceType",
     "UnprocessableEntityError",
     "__version__",
 ]

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     pass
 
 R = TypeVar("R")
+E = TypeVar("E", bound=EDMError)
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_TOTAL_TIMEOUT: Final = 120.0
@@ -385,14 +386,14 @@ class _BaseClient:
                     refreshed = True
                     continue
                 if retries >= policy.max_retries or not policy.should_retry(response):
-                    raise status_error(response)
+                    raise _after_attempts(status_error(response), attempts)
             else:
                 if deadline is not None and deadline - time.monotonic() < _SHORTEST_ATTEMPT:
                     raise _out_of_time(request, total, attempts)
                 error = _connection_error(outcome, request)
                 _log_error(request, error, retries + 1)
                 if retries >= policy.max_retries or not isinstance(outcome, httpx.TransportError):
-                    raise error
+                    raise _after_attempts(error, attempts)
             delay = policy.delay(retries, response)
             if deadline is not None and time.monotonic() + delay + _SHORTEST_ATTEMPT > deadline:
                 last = error or status_error(response)  # type: ignore[arg-type]  # one is set
@@ -618,6 +619,14 @@ def _checked_flag(trust_env: object) -> bool:
 
 def _policy_fields(policy: RetryPolicy) -> dict[str, Any]:
     return {name: getattr(policy, name) for name in policy.__dataclass_fields__}
+
+
+def _after_attempts(error: E, attempts: int) -> E:
+    """`error`, its message saying how many attempts the call made if it made more than one."""
+    if attempts > 1:
+        error.message = f"{error.message.rstrip('.')}. Failed after {attempts} attempts."
+        error.args = (error.message,)
+    return error
 
 
 def _out_of_time(request: httpx.Request, total: float | None, attempts: int) -> APITimeoutError:

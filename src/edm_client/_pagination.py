@@ -162,7 +162,12 @@ def _fetch_after_unpickling(cursor: str) -> Any:
 
 
 class CursorPage(_BasePage[T]):
-    """One page of a listing. Iterate it to get every record of this and all later pages."""
+    """One page of a listing. Iterate it to get every record of this and all later pages.
+
+    A page pickles (and copies) with its records, `next_cursor` and response, the token
+    redacted, but without its client: fetching a further page from such a copy raises
+    `EDMError`; pass its `next_cursor` as `cursor=` to `list()` to go on.
+    """
 
     def get_next_page(self) -> CursorPage[T]:
         """Fetch the page after this one."""
@@ -200,7 +205,11 @@ class CursorPage(_BasePage[T]):
 
 
 class AsyncCursorPage(_BasePage[T]):
-    """One page of a listing. `async for` over it gets every record of this and later pages."""
+    """One page of a listing. `async for` over it gets every record of this and later pages.
+
+    Pickles and copies as `CursorPage` does: without its client, so such a copy cannot fetch
+    further pages.
+    """
 
     async def get_next_page(self) -> AsyncCursorPage[T]:
         """Fetch the page after this one."""
