@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import compileall
 import gc
+import gzip
 import importlib.util
 import itertools
 import json
@@ -34,6 +35,7 @@ from typing import Any
 
 import httpx
 import pydantic
+import rate_limited  # the bulk rows over a served fake, next to this file
 from typing_extensions import TypedDict
 
 import edm_client
@@ -115,6 +117,18 @@ def _answer(request: httpx.Request) -> httpx.Response:
     if request.url.path == PATH:
         return httpx.Response(200, headers=JSON_HEADERS, content=PAGE_BODY)
     return httpx.Response(200, headers=JSON_HEADERS, content=RECORD_BODY)
+
+
+def _streaming(content_encoding: str | None) -> httpx.MockTransport:
+    """A transport that answers a get with a body to be read as a stream, as a socket's is
+    (the one above hands over bodies already read), optionally compressed."""
+    body = RECORD_BODY if content_encoding is None else gzip.compress(RECORD_BODY)
+    headers = {**JSON_HEADERS, **({"Content-Encoding": "gzip"} if content_encoding else {})}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(body))
+
+    return httpx.MockTransport(answer)
 
 
 class _Envelope(TypedDict):
@@ -218,6 +232,18 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
     )
     records = client.performance.learning_records
     arecords = aclient.performance.learning_records
+    streamed = {
+        encoding: (
+            httpx.Client(transport=_streaming(encoding), base_url=BASE_URL, headers=headers),
+            Client(
+                api_key=TOKEN,
+                base_url=BASE_URL,
+                http_client=httpx.Client(transport=_streaming(encoding)),
+                tracing=False,
+            ),
+        )
+        for encoding in (None, "gzip")
+    }
     record_paths = itertools.cycle([f"{PATH}/{record_id}" for record_id in RECORD_IDS])
     record_ids = itertools.cycle(RECORD_IDS)
     post_headers = {"Content-Type": "application/json"}
@@ -260,6 +286,20 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
             copy.get(next(record_ids))
         return None
 
+    def streamed_rows(encoding: str | None) -> list[Bench]:
+        raw_http, sdk = streamed[encoding]
+        what = "get, body streamed" + (f" ({encoding})" if encoding else "")
+        floor = f"floor B: {what}"
+
+        def floor_b() -> object:
+            return LearningRecord.model_validate_json(raw_http.get(next(record_paths)).content)
+
+        sdk_records = sdk.performance.learning_records
+        return [
+            Bench(floor, _sync_bench(floor_b)),
+            Bench(what, _sync_bench(lambda: sdk_records.get(next(record_ids))), floor, None, 1.15),
+        ]
+
     get_a, get_b = "floor A: get (httpx + json.loads)", "floor B: get (httpx + model_validate_json)"
     benches = [
         *_row_with_floors(
@@ -297,6 +337,8 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
             get_b,
             get_a,
         ),
+        *streamed_rows(None),
+        *streamed_rows("gzip"),
         *(
             [
                 Bench(
@@ -321,6 +363,9 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
     def close() -> None:
         raw.close()
         client.close()
+        for raw_http, sdk in streamed.values():
+            raw_http.close()
+            sdk.close()
         traced.close()
         provided.close()
         loop.run_until_complete(araw.aclose())
@@ -741,6 +786,12 @@ def markdown_report(results: dict[str, Any]) -> str:
         f"{fake['ops_per_s_max']:,.0f}) | ≥ 3,000 "
         f"{_verdict(fake['ops_per_s_median'], 3000, higher_is_better=True)} |"
     )
+    if "bulk_rate_limited" in results:  # absent from results saved before these rows existed
+        out.append(
+            rate_limited.markdown(
+                results["bulk_rate_limited"], results["bulk_unlimited"], _verdict
+            ).rstrip("\n")
+        )
     return "\n".join(out) + "\n"
 
 
@@ -762,10 +813,15 @@ class Settings:
     bulk_total: int
     fake_seconds: float
     fake_rounds: int
+    limited_total: int
+    unlimited_total: int
 
 
-FULL = Settings(25, 0.08, 21, 100_000, 1_000, 1_000, 1_000, 0.5, 5)
-QUICK = Settings(2, 0.005, 2, 2_000, 200, 100, 64, 0.1, 2)
+FULL = Settings(25, 0.08, 21, 100_000, 1_000, 1_000, 1_000, 0.5, 5, 5_000, 2_000)
+QUICK = Settings(2, 0.005, 2, 2_000, 200, 100, 64, 0.1, 2, 60, 40)
+BULK_RATE_LIMIT = 200.0
+"""Requests per second per tenant the served fake allows in the rate-limited bulk rows."""
+BULK_CONCURRENCY = 8
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -798,6 +854,12 @@ def main(argv: list[str] | None = None) -> int:
             "concurrency": concurrent_gets(loop, settings.concurrent_total, 50),
             "create_many": create_many(loop, settings.bulk_total, 16),
             "fake_throughput": fake_throughput(settings.fake_seconds, settings.fake_rounds),
+            "bulk_rate_limited": rate_limited.under_rate_limit(
+                settings.limited_total, BULK_RATE_LIMIT, BULK_CONCURRENCY
+            ),
+            "bulk_unlimited": rate_limited.without_limit(
+                settings.unlimited_total, BULK_CONCURRENCY
+            ),
         }
     finally:
         loop.close()

@@ -23,12 +23,14 @@ from typing_extensions import ParamSpec
 
 from edm_client._base_client import RequestOptions, Timeout, raw_response_mode
 from edm_client._bulk import (
+    AdaptiveConcurrency,
     BulkCreateResult,
     ProgressCallback,
     create_many,
     create_many_async,
     created_parser,
 )
+from edm_client._config import NOT_GIVEN, NotGiven
 from edm_client._definition import ResourceDefinition, namespace_resources, resource_classes
 from edm_client._held import held, hold
 from edm_client._operations import bulk_item_options, create_options, get_options, list_options
@@ -103,6 +105,7 @@ class SyncAPIResource(Generic[M]):
         idempotency_key: str | None,
         timeout: Timeout | None,
         extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> M:
         options = create_options(
             self._definition,
@@ -110,6 +113,7 @@ class SyncAPIResource(Generic[M]):
             idempotency_key=idempotency_key,
             timeout=timeout,
             extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return self._model(options, self._record)
 
@@ -117,28 +121,33 @@ class SyncAPIResource(Generic[M]):
         self,
         items: Iterable[Mapping[str, Any]],
         *,
-        concurrency: int = 8,
+        concurrency: int | AdaptiveConcurrency = 8,
         on_progress: ProgressCallback | None = None,
     ) -> BulkCreateResult[M]:
         """Create every item (a mapping of `create`'s arguments); one bad item never stops the rest.
 
         `items` is read as a stream (a generator over a million rows is fine): at most
-        `concurrency` items are in flight or held at once. An item without its own
+        `concurrency` items are in flight or held at once. The batch adapts to the server's
+        rate limit: it starts at `concurrency` in flight, halves that on a 429 and pauses as a
+        whole for its `Retry-After`, sends the refused items again (same idempotency key), and
+        grows back while creates succeed (see `AdaptiveConcurrency`, which may be passed as
+        `concurrency` to carry the pace across calls). An item without its own
         `idempotency_key` gets one derived from its content, so running the same batch again
         after a crash creates nothing twice (within the server's 24 h idempotency window);
         identical items therefore share one record. Items the API would reject fail on the
         spot with `InvalidRequestError`, without a request. `on_progress(done, total)` is
         called in the calling thread (or task) as items finish; `total` is None when `items`
-        has no `len()`.
+        has no `len()`. A callback taking a third argument also gets a `BulkProgress` (rate,
+        concurrency, pause) and is called when the batch pauses and resumes.
 
         Returns a `BulkCreateResult`: `.created` (index, record) and `.failed` (index, item,
         error), both in input order, `.ok` and counts.
         """
-        parse = created_parser(_model_parser(self._record))
         return create_many(
             items,
+            client=self._client,
             prepare=functools.partial(bulk_item_options, self._definition),
-            send=lambda options: self._client.request(options, parse),
+            parser=created_parser(_model_parser(self._record)),
             concurrency=concurrency,
             on_progress=on_progress,
         )
@@ -148,11 +157,16 @@ class SyncAPIResource(Generic[M]):
         record_id: IdInput,
         *,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> M:
         """Fetch one record by id (soft-deleted ones too). Raises `NotFoundError` if absent."""
         options = get_options(
-            self._definition, record_id, timeout=timeout, extra_headers=extra_headers
+            self._definition,
+            record_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return self._model(options, self._record)
 
@@ -164,6 +178,7 @@ class SyncAPIResource(Generic[M]):
         cursor: str | None,
         timeout: Timeout | None,
         extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> CursorPage[M]:
         options = list_options(
             self._definition,
@@ -173,6 +188,7 @@ class SyncAPIResource(Generic[M]):
             cursor=cursor,
             timeout=timeout,
             extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return self._page(options, self._record)
 
@@ -208,6 +224,7 @@ class AsyncAPIResource(Generic[M]):
         idempotency_key: str | None,
         timeout: Timeout | None,
         extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> M:
         options = create_options(
             self._definition,
@@ -215,6 +232,7 @@ class AsyncAPIResource(Generic[M]):
             idempotency_key=idempotency_key,
             timeout=timeout,
             extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return await self._model(options, self._record)
 
@@ -222,16 +240,16 @@ class AsyncAPIResource(Generic[M]):
         self,
         items: Iterable[Mapping[str, Any]],
         *,
-        concurrency: int = 8,
+        concurrency: int | AdaptiveConcurrency = 8,
         on_progress: ProgressCallback | None = None,
     ) -> BulkCreateResult[M]:
-        """The async twin of the sync class's `create_many`: the same arguments, items and
-        result, with up to `concurrency` items in flight as tasks on the running loop."""
-        parse = created_parser(_model_parser(self._record))
+        """The async twin of the sync class's `create_many`: the same arguments, items, pacing
+        and result, with up to `concurrency` items in flight as tasks on the running loop."""
         return await create_many_async(
             items,
+            client=self._client,
             prepare=functools.partial(bulk_item_options, self._definition),
-            send=lambda options: self._client.request(options, parse),
+            parser=created_parser(_model_parser(self._record)),
             concurrency=concurrency,
             on_progress=on_progress,
         )
@@ -241,11 +259,16 @@ class AsyncAPIResource(Generic[M]):
         record_id: IdInput,
         *,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> M:
         """Fetch one record by id (soft-deleted ones too). Raises `NotFoundError` if absent."""
         options = get_options(
-            self._definition, record_id, timeout=timeout, extra_headers=extra_headers
+            self._definition,
+            record_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return await self._model(options, self._record)
 
@@ -257,6 +280,7 @@ class AsyncAPIResource(Generic[M]):
         cursor: str | None,
         timeout: Timeout | None,
         extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> AsyncPaginator[M]:
         options = list_options(
             self._definition,
@@ -266,6 +290,7 @@ class AsyncAPIResource(Generic[M]):
             cursor=cursor,
             timeout=timeout,
             extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return self._page(options, self._record)
 
@@ -289,7 +314,9 @@ class _Pager(Generic[M]):
         return self._client.request(_with_cursor(self._options, cursor), self.parse)
 
     def parse(self, response: httpx.Response) -> CursorPage[M]:
-        return CursorPage(response, self._item, self.fetch, self._first_cursors)
+        return CursorPage(
+            response, self._item, self.fetch, self._first_cursors, self._client.max_empty_pages
+        )
 
 
 class _AsyncPager(Generic[M]):
@@ -305,7 +332,9 @@ class _AsyncPager(Generic[M]):
         return await self._client.request(_with_cursor(self._options, cursor), self.parse)
 
     def parse(self, response: httpx.Response) -> AsyncCursorPage[M]:
-        return AsyncCursorPage(response, self._item, self.fetch, self._first_cursors)
+        return AsyncCursorPage(
+            response, self._item, self.fetch, self._first_cursors, self._client.max_empty_pages
+        )
 
 
 class _RawResponses:
