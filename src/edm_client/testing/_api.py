@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, unquote
 import httpx
 
 from edm_client._definition import ResourceDefinition, definitions
+from edm_client.testing._decoding import load_json
 from edm_client.testing._problem import Problem, malformed, require_method
 from edm_client.testing._state import FakeState
 
@@ -54,9 +55,9 @@ def handle_api(state: FakeState, request: httpx.Request, segments: tuple[str, ..
             query = dict(parse_qsl(request.url.query.decode(), keep_blank_values=True))
             return _json(200, collection.list(caller, query))
         try:
-            body = json.loads(request.content)
-        except (ValueError, RecursionError):
-            raise malformed("the body is not valid JSON") from None
+            body = load_json(request.content)
+        except ValueError as error:
+            raise malformed(f"the body {error}") from None
         key = request.headers.get("idempotency-key")
         created = collection.create(caller, body, key, time.time())
     headers = {"Location": created.location}

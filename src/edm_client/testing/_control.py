@@ -19,7 +19,6 @@ loopback, and its tokens are worthless anywhere else). Documented in docs/fake-s
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from edm_client._definition import definitions
 from edm_client._rules import FieldError
+from edm_client.testing._decoding import load_json
 from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_TENANT_ID
 from edm_client.testing._faults import make_fault
 from edm_client.testing._openapi import OPENAPI_PATH
@@ -161,9 +161,9 @@ def handle_control(state: FakeState, request: httpx.Request) -> tuple[int, Any]:
 def _parse(model: type[_In], request: httpx.Request) -> _In:
     content = request.content.strip() or b"{}"
     try:
-        data = json.loads(content)
-    except ValueError:
-        raise Problem(400, "Malformed request", "the body is not valid JSON") from None
+        data = load_json(content)
+    except ValueError as error:
+        raise Problem(400, "Malformed request", f"the body {error}") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
