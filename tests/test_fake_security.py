@@ -7,13 +7,16 @@ Every case runs in-process and over a loopback socket where it concerns the wire
 from __future__ import annotations
 
 import base64
+import math
+import string
+import time
 from typing import Any
 
 import pytest
 
 from _helpers import COLLECTION, Api, api_fixture, raw_http
 from edm_client import BadRequestError
-from edm_client.testing import FakeServer
+from edm_client.testing import FakeServer, _jwt
 
 api = api_fixture()
 
@@ -130,3 +133,125 @@ async def test_a_cursor_in_a_non_canonical_encoding_is_a_bad_request(api: Api, g
 
     with pytest.raises(BadRequestError, match="could not be decoded"):
         await api.first_page(limit=1, cursor=garble(cursor))
+
+
+# -- tokens ----------------------------------------------------------------------------------
+
+CLAIMS = ["tenant_id", "person_id", "app_id"]
+NOT_STRINGS = [123, True, 1.5, ["app_1"], {"id": "app_1"}, b"app_1"]
+
+
+@pytest.mark.parametrize("value", NOT_STRINGS, ids=repr)
+@pytest.mark.parametrize("claim", CLAIMS)
+def test_issuing_a_token_with_a_claim_that_is_not_a_string_is_a_type_error(
+    claim: str, value: object
+) -> None:
+    with pytest.raises(TypeError, match=f"{claim} must be a str"):
+        FakeServer().issue_token(**{claim: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("claim", CLAIMS)
+def test_issuing_a_token_with_an_empty_claim_is_a_value_error(claim: str) -> None:
+    with pytest.raises(ValueError, match=f"{claim} must not be empty"):
+        FakeServer().issue_token(**{claim: ""})
+
+
+@pytest.mark.parametrize("expires_in", [math.nan, math.inf, -math.inf])
+def test_issuing_a_token_that_never_expires_is_a_value_error(expires_in: float) -> None:
+    with pytest.raises(ValueError, match="expires_in must be a finite number"):
+        FakeServer().issue_token(expires_in=expires_in)
+
+
+def test_mocking_with_an_app_id_that_is_not_a_string_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="app_id must be a str"):
+        FakeServer().mock(app_id=123)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("app_id", b"123"),
+        ("tenant_id", b'["ten_b"]'),
+        ("person_id", b"true"),
+        ("expires_in", b"1e400"),
+    ],
+)
+def test_the_control_api_refuses_a_token_with_a_claim_of_the_wrong_type(
+    server: FakeServer, field: str, value: bytes
+) -> None:
+    with raw_http(server) as http:
+        response = http.post("/_fake/tokens", content=b'{"%s": %s}' % (field.encode(), value))
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == field
+
+
+def _forge(server: FakeServer, **changes: object) -> str:
+    """A token signed with the fake's own secret, with `changes` to its usual claims (a
+    value of `...` drops the claim)."""
+    claims = {
+        "sub": server.demo_person_id,
+        "tenant_id": server.demo_tenant_id,
+        "exp": time.time() + 3600,
+        **changes,
+    }
+    return _jwt.encode({k: v for k, v in claims.items() if v is not ...}, server._state.secret)
+
+
+def test_a_hand_made_token_with_string_claims_is_accepted(server: FakeServer) -> None:
+    with raw_http(server, _forge(server, app_id="app_1")) as http:
+        assert http.get(COLLECTION).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        *[("app_id", value) for value in [123, True, 1.5, ["app_1"], {"id": "app_1"}, None, ""]],
+        ("sub", 7),
+        ("sub", None),
+        ("sub", ...),
+        ("tenant_id", ["ten_demo"]),
+        ("tenant_id", ""),
+        ("exp", "4102444800"),
+        ("exp", True),
+        ("exp", math.inf),
+        ("exp", math.nan),
+    ],
+    ids=repr,
+)
+def test_a_token_whose_claim_has_the_wrong_type_is_a_401(
+    server: FakeServer, claim: str, value: object
+) -> None:
+    with raw_http(server, server.issue_token(app_id="app_1")) as app_1:
+        app_1.post(COLLECTION, json={"person_id": "p1", "title": "Only app_1 may read this"})
+
+    with raw_http(server, _forge(server, **{claim: value})) as http:
+        response = http.get(COLLECTION)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="edm"'
+
+
+def _flip_an_unused_bit(segment: str) -> str:
+    # 32 signature bytes take 43 characters, whose last one has 2 bits to spare.
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    return segment[:-1] + alphabet[alphabet.index(segment[-1]) ^ 1]
+
+
+@pytest.mark.parametrize(
+    "garble",
+    [
+        pytest.param(lambda signature: signature + "!!", id="!!"),
+        pytest.param(lambda signature: signature + "====", id="===="),
+        pytest.param(lambda signature: signature + "=", id="="),
+        pytest.param(lambda signature: signature[:20] + "*" + signature[20:], id="*-inside"),
+        pytest.param(_flip_an_unused_bit, id="unused-bit"),
+    ],
+)
+def test_a_valid_signature_in_a_non_canonical_encoding_is_a_401(
+    server: FakeServer, garble: Any
+) -> None:
+    header, claims, signature = server.issue_token().split(".")
+
+    with raw_http(server, f"{header}.{claims}.{garble(signature)}") as http:
+        assert http.get(COLLECTION).status_code == 401

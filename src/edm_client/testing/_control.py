@@ -102,7 +102,7 @@ class TokenSpec(_Input):
     tenant_id: str | None = Field(default=None, min_length=1)
     person_id: str | None = Field(default=None, min_length=1)
     app_id: str | None = Field(default=None, min_length=1)
-    expires_in: float = 3600
+    expires_in: float = Field(default=3600, allow_inf_nan=False)
 
 
 class SoftDeleteSpec(_Input):
