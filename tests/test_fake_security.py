@@ -7,11 +7,19 @@ Every case runs in-process and over a loopback socket where it concerns the wire
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.client
+import inspect
+import json
 import math
+import select
+import socket
 import string
 import time
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from _helpers import COLLECTION, Api, api_fixture, raw_http
@@ -255,3 +263,137 @@ def test_a_valid_signature_in_a_non_canonical_encoding_is_a_401(
 
     with raw_http(server, f"{header}.{claims}.{garble(signature)}") as http:
         assert http.get(COLLECTION).status_code == 401
+
+
+# -- slow clients (served only) --------------------------------------------------------------
+
+SHORT = 0.5  # seconds; the server's idle timeout in these tests
+
+
+@pytest.fixture
+def short_timeout_url() -> Iterator[str]:
+    with FakeServer().serve(idle_timeout=SHORT) as url:
+        yield url
+
+
+def _connect(url: str) -> socket.socket:
+    parsed = httpx.URL(url)
+    # The 10 s timeout only keeps a broken server from hanging the test.
+    return socket.create_connection((parsed.host, parsed.port), timeout=10)
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        pytest.param(b"GET /api/v1/perf", id="half-a-request-line"),
+        pytest.param(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ", id="half-the-headers"),
+        pytest.param(
+            b"POST " + COLLECTION.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+            b'Content-Length: 100\r\n\r\n{"person_id": ',
+            id="half-the-body",
+        ),
+    ],
+)
+def test_a_connection_that_stalls_mid_request_gets_a_408_and_is_closed(
+    short_timeout_url: str, partial: bytes
+) -> None:
+    with _connect(short_timeout_url) as sock:
+        sock.sendall(partial)
+        answer = _read_until_closed(sock)
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 ")
+    assert b"Content-Type: application/problem+json" in head
+    assert json.loads(body)["detail"] == f"the request did not arrive whole within {SHORT:g} s"
+
+
+def test_a_connection_that_drips_its_request_is_closed_before_it_ends(
+    short_timeout_url: str,
+) -> None:
+    # Slow loris: each byte comes well within the timeout, the whole request never does.
+    request = b"GET /api/v1/performance/learning-records?" + b"x" * 1000 + b" HTTP/1.1\r\n\r\n"
+    with _connect(short_timeout_url) as sock:
+        sent = 0
+        while sent < len(request) and not select.select([sock], [], [], 0.02)[0]:
+            sock.sendall(request[sent : sent + 1])
+            sent += 1
+        answer = _read_until_closed(sock)
+
+    assert sent < len(request)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+
+
+def test_many_stalled_connections_are_all_closed(short_timeout_url: str) -> None:
+    with contextlib.ExitStack() as stack:
+        stalled = [stack.enter_context(_connect(short_timeout_url)) for _ in range(16)]
+        for sock in stalled:
+            sock.sendall(b"GET / HTTP/1.1\r\n")
+
+        answers = [_read_until_closed(sock) for sock in stalled]
+
+    assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers)
+
+
+def test_a_connection_that_sends_nothing_is_closed_without_an_answer(
+    short_timeout_url: str,
+) -> None:
+    with _connect(short_timeout_url) as sock:
+        assert _read_until_closed(sock) == b""
+
+
+def test_a_kept_alive_connection_left_idle_is_closed_without_an_answer(
+    short_timeout_url: str,
+) -> None:
+    with _connect(short_timeout_url) as sock:
+        sock.sendall(b"GET " + COLLECTION.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        response.read()
+
+        assert response.status == 401
+        assert not response.will_close
+        assert sock.recv(65536) == b""
+
+
+def test_a_slow_answer_is_not_cut_by_the_idle_timeout() -> None:
+    # The timeout is the client's to meet: the server taking its time does not count.
+    fake = FakeServer()
+    fake.inject_fault(delay=2 * SHORT)
+    with fake.serve(idle_timeout=SHORT), fake.client(max_retries=0) as client:
+        assert list(client.performance.learning_records.list()) == []
+
+
+def test_serve_closes_idle_connections_after_30_seconds_by_default() -> None:
+    parameter = inspect.signature(FakeServer.serve).parameters["idle_timeout"]
+
+    assert parameter.default == 30
+
+
+@pytest.mark.parametrize(
+    ("idle_timeout", "error"),
+    [
+        (0, ValueError),
+        (-1, ValueError),
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        ("30", TypeError),
+        (True, TypeError),
+        (None, TypeError),
+    ],
+    ids=repr,
+)
+def test_serve_refuses_an_idle_timeout_that_is_not_a_positive_number(
+    idle_timeout: Any, error: type[Exception]
+) -> None:
+    with (
+        pytest.raises(error, match="idle_timeout must be a"),
+        FakeServer().serve(idle_timeout=idle_timeout),
+    ):
+        pass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
@@ -16,7 +17,7 @@ from contextlib import ExitStack
 from types import FrameType
 
 from edm_client.testing._control import CONTROL_PREFIX
-from edm_client.testing._fake_server import FakeServer
+from edm_client.testing._fake_server import IDLE_TIMEOUT, FakeServer
 from edm_client.testing._openapi import OPENAPI_PATH
 
 TOKEN_LIFETIME = 24 * 3600.0
@@ -45,11 +46,35 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m edm_client
     serve.add_argument(
         "--json", action="store_true", help="print the ready line as one JSON object"
     )
+    serve.add_argument(
+        "--idle-timeout",
+        type=_seconds,
+        default=IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection idle, or sending one request, for longer than this "
+        f"(default {IDLE_TIMEOUT:g})",
+    )
     args = parser.parse_args(argv)
-    return _serve(args.host, args.port, seed=args.seed_demo_data, as_json=args.json)
+    return _serve(
+        args.host,
+        args.port,
+        seed=args.seed_demo_data,
+        as_json=args.json,
+        idle_timeout=args.idle_timeout,
+    )
 
 
-def _serve(host: str, port: int, *, seed: bool, as_json: bool) -> int:
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
+
+
+def _serve(host: str, port: int, *, seed: bool, as_json: bool, idle_timeout: float) -> int:
     server = FakeServer()
     stop = threading.Event()
 
@@ -60,7 +85,7 @@ def _serve(host: str, port: int, *, seed: bool, as_json: bool) -> int:
     try:
         with ExitStack() as stack:
             try:
-                url = stack.enter_context(server.serve(host, port))
+                url = stack.enter_context(server.serve(host, port, idle_timeout=idle_timeout))
             except OSError as exc:
                 reason = exc.strerror or str(exc)
                 print(f"error: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
