@@ -397,3 +397,194 @@ def test_serve_refuses_an_idle_timeout_that_is_not_a_positive_number(
         FakeServer().serve(idle_timeout=idle_timeout),
     ):
         pass
+
+
+# -- the control API and web pages (served only) ---------------------------------------------
+
+CONTROL_REQUESTS = [
+    ("GET", "/_fake/", None),
+    ("POST", "/_fake/reset", None),
+    ("GET", "/_fake/records", None),
+    ("POST", "/_fake/tokens", {}),
+    ("POST", "/_fake/faults", {"status": 503, "times": None}),
+    ("DELETE", "/_fake/faults", None),
+    ("POST", "/_fake/seed-demo-data", None),
+    ("GET", "/_fake/requests", None),
+]
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[FakeServer, httpx.Client]]:
+    fake = FakeServer()
+    with fake.serve() as url, httpx.Client(base_url=url, trust_env=False) as http:
+        yield fake, http
+
+
+def _port(http: httpx.Client) -> int:
+    port = http.base_url.port
+    assert port is not None
+    return port
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CONTROL_REQUESTS)
+def test_a_control_request_for_another_host_name_is_a_403(
+    served: tuple[FakeServer, httpx.Client], method: str, path: str, body: object
+) -> None:
+    # DNS rebinding: a page on rebind.example has its name resolve to 127.0.0.1.
+    fake, http = served
+    fake.seed_demo_data()
+    host = f"rebind.example:{_port(http)}"
+
+    response = http.request(method, path, json=body, headers={"Host": host})
+
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "rebind.example" in response.json()["detail"]
+    assert len(fake.records()) == 8  # not reset
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}", "localhost", "localhost:8080"],
+)
+def test_a_control_request_for_a_loopback_name_is_answered(
+    served: tuple[FakeServer, httpx.Client], host: str
+) -> None:
+    # Any port: behind a port mapping (docker -p 8080:PORT) the client's port differs.
+    _, http = served
+
+    response = http.post("/_fake/reset", headers={"Host": host.format(port=_port(http))})
+
+    assert response.status_code == 200
+
+
+def test_a_control_request_to_the_fake_served_on_ipv6_loopback_is_answered() -> None:
+    with FakeServer().serve(host="::1") as url, httpx.Client(trust_env=False) as http:
+        response = http.post(url + "/_fake/reset")
+
+    assert url.startswith("http://[::1]:")
+    assert response.status_code == 200
+
+
+def test_a_control_request_to_the_fake_served_on_every_interface_is_answered_by_ip() -> None:
+    with FakeServer().serve(host="0.0.0.0") as url, httpx.Client(trust_env=False) as http:
+        port = httpx.URL(url).port
+        by_ip = http.post(f"http://127.0.0.1:{port}/_fake/reset")
+        by_name = http.post(
+            f"http://127.0.0.1:{port}/_fake/reset", headers={"Host": f"rebind.example:{port}"}
+        )
+
+    assert by_ip.status_code == 200
+    assert by_name.status_code == 403
+
+
+def test_a_control_request_without_a_host_header_is_a_403(
+    served: tuple[FakeServer, httpx.Client],
+) -> None:
+    _, http = served
+    url = str(http.base_url)
+    with _connect(url) as sock:
+        sock.sendall(b"POST /_fake/reset HTTP/1.0\r\n\r\n")
+        answer = _read_until_closed(sock)
+
+    assert answer.startswith(b"HTTP/1.1 403 ")
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://attacker.example",
+        "null",  # a sandboxed frame or a file:// page
+        "http://localhost:{port}.attacker.example",
+        "http://127.0.0.1:{other}",  # another local site
+        "https://127.0.0.1:{port}",  # another scheme
+        "127.0.0.1:{port}",
+    ],
+)
+@pytest.mark.parametrize(("method", "path", "body"), CONTROL_REQUESTS)
+def test_a_control_request_from_a_page_of_another_origin_is_a_403(
+    served: tuple[FakeServer, httpx.Client], origin: str, method: str, path: str, body: object
+) -> None:
+    # A page's cross-site fetch() needs no DNS trick: it reaches 127.0.0.1 with the right
+    # Host, and the browser says where it comes from.
+    fake, http = served
+    fake.seed_demo_data()
+    port = _port(http)
+    headers = {"Origin": origin.format(port=port, other=port + 1)}
+
+    response = http.request(method, path, json=body, headers=headers)
+
+    assert response.status_code == 403
+    assert "origin" in response.json()["detail"]
+    assert len(fake.records()) == 8
+
+
+def test_a_control_request_from_the_fakes_own_origin_is_answered(
+    served: tuple[FakeServer, httpx.Client],
+) -> None:
+    _, http = served
+    origin = str(http.base_url).rstrip("/")
+
+    assert http.post("/_fake/reset", headers={"Origin": origin}).status_code == 200
+
+
+def test_allowed_hosts_name_more_hosts_the_control_api_answers() -> None:
+    # e.g. the service name other containers reach the fake by in docker compose.
+    with (
+        FakeServer().serve(allowed_hosts=["edm-fake"]) as url,
+        httpx.Client(base_url=url, trust_env=False) as http,
+    ):
+        port = _port(http)
+        allowed = http.post("/_fake/reset", headers={"Host": f"EDM-fake:{port}"})
+        same_origin = http.post(
+            "/_fake/reset",
+            headers={"Host": f"edm-fake:{port}", "Origin": f"http://edm-fake:{port}"},
+        )
+        other = http.post("/_fake/reset", headers={"Host": f"rebind.example:{port}"})
+
+    assert allowed.status_code == same_origin.status_code == 200
+    assert other.status_code == 403
+
+
+@pytest.mark.parametrize("name", ["edm-fake:8080", "*.example", "", "a b"])
+def test_allowed_hosts_must_be_host_names(name: str) -> None:
+    with pytest.raises(ValueError, match="allowed_hosts"), FakeServer().serve(allowed_hosts=[name]):
+        pass
+
+
+def test_the_api_itself_answers_any_host_name(served: tuple[FakeServer, httpx.Client]) -> None:
+    # Its bearer token is what guards it; a page has none.
+    fake, http = served
+    headers = {"Host": "rebind.example", "Authorization": f"Bearer {fake.issue_token()}"}
+
+    assert http.get(COLLECTION, headers=headers).status_code == 200
+
+
+def test_the_in_process_control_api_is_not_gated() -> None:
+    # In-process requests come from the test itself, never from a browser.
+    fake = FakeServer()
+    with httpx.Client(transport=fake.transport, base_url=fake.base_url) as http:
+        response = http.post("/_fake/reset", headers={"Origin": "https://attacker.example"})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "Host: 127.0.0.1:{port}\r\nHost: rebind.example:{port}",
+        "Host: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\nOrigin: https://a.example",
+    ],
+    ids=["two-hosts", "two-origins"],
+)
+def test_a_control_request_with_a_repeated_host_or_origin_is_a_403(
+    served: tuple[FakeServer, httpx.Client], headers: str
+) -> None:
+    _, http = served
+    head = f"POST /_fake/reset HTTP/1.1\r\n{headers}\r\nConnection: close\r\n\r\n"
+    with _connect(str(http.base_url)) as sock:
+        sock.sendall(head.format(port=_port(http)).encode())
+        answer = _read_until_closed(sock)
+
+    assert answer.startswith(b"HTTP/1.1 403 ")

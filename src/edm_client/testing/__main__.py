@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from types import FrameType
 
-from edm_client.testing._control import CONTROL_PREFIX
+from edm_client.testing._control import CONTROL_PREFIX, allowed_host
 from edm_client.testing._fake_server import IDLE_TIMEOUT, FakeServer
 from edm_client.testing._openapi import OPENAPI_PATH
 
@@ -54,6 +54,15 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m edm_client
         help="close a connection idle, or sending one request, for longer than this "
         f"(default {IDLE_TIMEOUT:g})",
     )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        type=_host_name,
+        default=[],
+        metavar="NAME",
+        help="a host name (besides IP addresses and localhost) the control API answers "
+        "requests for, e.g. a docker compose service name; repeatable",
+    )
     args = parser.parse_args(argv)
     return _serve(
         args.host,
@@ -61,6 +70,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m edm_client
         seed=args.seed_demo_data,
         as_json=args.json,
         idle_timeout=args.idle_timeout,
+        allowed_hosts=args.allow_host,
     )
 
 
@@ -74,7 +84,22 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-def _serve(host: str, port: int, *, seed: bool, as_json: bool, idle_timeout: float) -> int:
+def _host_name(text: str) -> str:
+    try:
+        return allowed_host(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a host name without a port: {text!r}") from None
+
+
+def _serve(
+    host: str,
+    port: int,
+    *,
+    seed: bool,
+    as_json: bool,
+    idle_timeout: float,
+    allowed_hosts: list[str],
+) -> int:
     server = FakeServer()
     stop = threading.Event()
 
@@ -85,7 +110,9 @@ def _serve(host: str, port: int, *, seed: bool, as_json: bool, idle_timeout: flo
     try:
         with ExitStack() as stack:
             try:
-                url = stack.enter_context(server.serve(host, port, idle_timeout=idle_timeout))
+                url = stack.enter_context(
+                    server.serve(host, port, idle_timeout=idle_timeout, allowed_hosts=allowed_hosts)
+                )
             except OSError as exc:
                 reason = exc.strerror or str(exc)
                 print(f"error: cannot listen on {host}:{port}: {reason}", file=sys.stderr)

@@ -6,7 +6,7 @@ import asyncio
 import math
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -18,6 +18,7 @@ from edm_client._config import ApiKey
 from edm_client._definition import ResourceDefinition, find
 from edm_client._models import APIRecord
 from edm_client.resources.performance.learning_records import LEARNING_RECORDS
+from edm_client.testing._control import allowed_host
 from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_TENANT_ID
 from edm_client.testing._dispatch import Dispatcher
 from edm_client.testing._faults import make_fault, timed_out, wait_before_answer
@@ -114,6 +115,7 @@ class FakeServer:
         *,
         ssl_context: ssl.SSLContext | None = None,
         idle_timeout: float = IDLE_TIMEOUT,
+        allowed_hosts: Iterable[str] = (),
     ) -> Iterator[str]:
         """Run this server over real HTTP/1.1 on `host:port` (0: a free port) and yield its URL.
 
@@ -125,7 +127,10 @@ class FakeServer:
         `ssl_context` (a server-side `ssl.SSLContext` with a certificate) it serves HTTPS.
         A connection that sends nothing for `idle_timeout` seconds between requests is
         closed, and one that takes longer than that to send a request gets a 408 and is
-        closed. On exit, every connection is closed and every server thread has ended.
+        closed. The control API (`/_fake/`) answers only requests addressed to the fake by
+        an IP address, `localhost`, `host` or one of the `allowed_hosts` names, and none
+        from a web page of another origin: a page in your browser cannot drive it. On
+        exit, every connection is closed and every server thread has ended.
         """
         from edm_client.testing._http_server import running_server
         from edm_client.testing._network_guard import fake_served_at
@@ -136,9 +141,17 @@ class FakeServer:
             raise ValueError(
                 f"idle_timeout must be a positive number of seconds, not {idle_timeout}"
             )
+        names = frozenset(
+            map(allowed_host, [allowed_hosts] if isinstance(allowed_hosts, str) else allowed_hosts)
+        )
         with (
             running_server(
-                self._dispatcher, host, port, ssl_context, idle_timeout=idle_timeout
+                self._dispatcher,
+                host,
+                port,
+                ssl_context,
+                idle_timeout=idle_timeout,
+                allowed_hosts=names,
             ) as running,
             fake_served_at(running.url),
         ):

@@ -22,6 +22,7 @@ whole within `idle_timeout` of its first byte, so a client that stalls or drips 
 from __future__ import annotations
 
 import io
+import ipaddress
 import logging
 import re
 import select
@@ -41,6 +42,7 @@ from typing import Any
 import httpx
 
 from edm_client._version import __version__
+from edm_client.testing._control import check_sender, is_control
 from edm_client.testing._dispatch import Dispatcher
 from edm_client.testing._problem import Problem, new_request_id, problem_response
 
@@ -72,9 +74,17 @@ def running_server(
     ssl_context: ssl.SSLContext | None = None,
     *,
     idle_timeout: float,
+    allowed_hosts: frozenset[str] = frozenset(),
 ) -> Iterator[RunningServer]:
     """Serve a fake's `dispatcher` on `host:port` in background threads; yield the server."""
-    server = RunningServer(dispatcher, host, port, ssl_context, idle_timeout=idle_timeout)
+    server = RunningServer(
+        dispatcher,
+        host,
+        port,
+        ssl_context,
+        idle_timeout=idle_timeout,
+        allowed_hosts=allowed_hosts,
+    )
     try:
         loop = threading.Thread(
             target=server.accept_loop, name=f"edm-fake-server:{server.port}", daemon=True
@@ -103,12 +113,15 @@ class RunningServer(ThreadingHTTPServer):
         ssl_context: ssl.SSLContext | None,
         *,
         idle_timeout: float,
+        allowed_hosts: frozenset[str] = frozenset(),
     ) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.dispatcher = dispatcher
         self.ssl_context = ssl_context
         self.idle_timeout = idle_timeout
+        self.host_names = frozenset({"localhost", *allowed_hosts, *_names(host)})
+        """The names, besides IP addresses, that control requests may address it by."""
         self.closing = threading.Event()
         self.total_connections = 0
         """Connections accepted so far."""
@@ -274,6 +287,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._answer(_problem(bad.status, bad.detail))
             return
+        refused = self._refused(request)
+        if refused is not None:
+            self._answer(refused)
+            return
         dispatcher = self.server.dispatcher
         fault = dispatcher.arrive(request)
         if fault is None:
@@ -292,6 +309,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # closed cleanly, without a response
         else:
             self._reset()
+
+    def _refused(self, request: httpx.Request) -> httpx.Response | None:
+        """A 403 for a control request a web page could have sent (see `check_sender`)."""
+        if not is_control(request.url.path):
+            return None
+        # As sent (httpx fills in a missing Host); a repeated header fails as one value.
+        host = ", ".join(self.headers.get_all("Host", []))
+        origins = self.headers.get_all("Origin")
+        try:
+            check_sender(
+                request.url.scheme,
+                host,
+                None if origins is None else ", ".join(origins),
+                self.server.host_names,
+            )
+        except Problem as problem:
+            return problem_response(problem, new_request_id())
+        return None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -416,6 +451,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
+
+
+def _names(host: str) -> set[str]:
+    """The host served on, if it is a name rather than an address."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return {host.lower()}
+    return set()
 
 
 def _guarded(handler: Any, *args: Any) -> Any:
