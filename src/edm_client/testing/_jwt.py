@@ -25,7 +25,8 @@ def decode(token: str, secret: bytes, *, now: float | None = None) -> dict[str, 
     """The claims of a well-signed, unexpired token; None for anything else.
 
     Every part must be canonical base64url: a token is accepted only as it was signed, not
-    with padding or stray characters that a lenient decoder would skip."""
+    with padding or stray characters that a lenient decoder would skip. `sub`, `tenant_id`
+    and, when present, `app_id` are non-empty strings."""
     try:
         header_b64, claims_b64, signature_b64 = token.split(".")
         expected = hmac.new(
@@ -45,5 +46,12 @@ def decode(token: str, secret: bytes, *, now: float | None = None) -> dict[str, 
     if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
         return None
     if exp <= (time.time() if now is None else now):
+        return None
+    # Who the token names: an `app_id` of 123 or null must not read as a human session,
+    # which sees every app's records.
+    named = [claims.get("sub"), claims.get("tenant_id")]
+    if "app_id" in claims:
+        named.append(claims["app_id"])
+    if not all(isinstance(value, str) and value for value in named):
         return None
     return claims

@@ -23,13 +23,21 @@ from edm_client.testing._collection import Caller, Collection, Created
 from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_TENANT_ID
 from edm_client.testing._faults import Fault
 from edm_client.testing._problem import Problem
+from edm_client.testing._rate_limit import RateLimiter, TokenBucket
 
 __all__ = ["FakeState"]
 
 
 class FakeState:
-    def __init__(self, *, clock: Callable[[], datetime], page_scan_limit: int | None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime],
+        page_scan_limit: int | None,
+        rate_limit: TokenBucket | None = None,
+    ) -> None:
         self.secret = secrets.token_bytes(32)
+        self.rate_limiter = None if rate_limit is None else RateLimiter(rate_limit, self.secret)
         self.clock = clock
         self.page_scan_limit = page_scan_limit
         self.lock = threading.RLock()
@@ -152,22 +160,25 @@ class FakeState:
         """The caller a request's bearer token names; a 401 problem for any other token."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         claims = _jwt.decode(token.strip(), self.secret) if scheme.lower() == "bearer" else None
-        caller = None if claims is None else _caller(claims)
-        if caller is None:
+        if claims is None:
             raise Problem(
                 401,
                 "Unauthorized",
                 "missing, malformed or expired bearer token",
                 headers={"WWW-Authenticate": 'Bearer realm="edm"'},
             )
-        return caller
+        return Caller(claims["sub"], claims["tenant_id"], claims.get("app_id"))
 
     # -- faults and the request log -------------------------------------------------------
 
     def arrive(self, request: httpx.Request) -> Fault | None:
-        """Log an API request and use up the first fault it matches, if any."""
+        """Log an API request and use up the first fault it matches, if any; a request over
+        the rate limit meets its 429 first, as it would at a gateway in front of the service."""
         with self.lock:
             self._requests.append(request)
+            refused = self.rate_limiter.refusal(request) if self.rate_limiter else None
+            if refused is not None:
+                return refused
             for fault in self._faults:
                 if fault.matches(request):
                     if fault.remaining is not None:
@@ -188,7 +199,9 @@ class FakeState:
             return list(self._requests)
 
     def reset(self) -> None:
-        """Forget records, idempotency keys, received requests and faults."""
+        """Forget records, idempotency keys, received requests and faults; refill rate limits."""
+        if self.rate_limiter is not None:
+            self.rate_limiter.reset()
         with self.lock:
             for found in self._collections.values():
                 found.reset()
@@ -201,15 +214,3 @@ def _check_claim(name: str, value: object) -> None:
         raise TypeError(f"{name} must be a str, not {type(value).__name__}: {value!r}")
     if not value:
         raise ValueError(f"{name} must not be empty")
-
-
-def _caller(claims: dict[str, Any]) -> Caller | None:
-    """The caller a token's claims name: `sub` and `tenant_id`, and `app_id` for an
-    integration key. None unless each is a non-empty string: an `app_id` of `123` or `null`
-    must not read as a human session, which sees every app's records."""
-    named = [claims.get("sub"), claims.get("tenant_id")]
-    if "app_id" in claims:
-        named.append(claims["app_id"])
-    if not all(isinstance(value, str) and value for value in named):
-        return None
-    return Caller(claims["sub"], claims["tenant_id"], claims.get("app_id"))
