@@ -24,7 +24,7 @@ import pytest
 
 from _helpers import COLLECTION, Api, api_fixture, raw_http
 from edm_client import BadRequestError
-from edm_client.testing import FakeServer, _jwt
+from edm_client.testing import FakeServer, TokenBucket, _jwt
 
 api = api_fixture()
 
@@ -230,6 +230,19 @@ def test_a_token_whose_claim_has_the_wrong_type_is_a_401(
 
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="edm"'
+
+
+@pytest.mark.parametrize(("claim", "value"), [("app_id", 123), ("tenant_id", ...)], ids=repr)
+def test_a_token_with_a_malformed_claim_is_not_counted_by_the_rate_limit(
+    claim: str, value: object
+) -> None:
+    server = FakeServer(rate_limit=TokenBucket(rate=0.001, burst=1))
+    with raw_http(server, _forge(server, **{claim: value})) as forged:
+        refused = [forged.get(COLLECTION).status_code for _ in range(3)]
+    with raw_http(server) as http:
+        assert http.get(COLLECTION).status_code == 200
+
+    assert refused == [401, 401, 401]
 
 
 def _flip_an_unused_bit(segment: str) -> str:
