@@ -106,7 +106,42 @@ def test_serve_on_a_port_in_use_exits_with_an_error() -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in stderr
 
 
-@pytest.mark.parametrize("args", [[], ["serve", "--port", "many"]])
+def test_serve_closes_a_stalled_connection_after_the_idle_timeout_given() -> None:
+    with running("--idle-timeout", "0.5", "--json") as process:
+        url = httpx.URL(json.loads(_lines(process, 1)[0])["base_url"])
+        with socket.create_connection((url.host, url.port), timeout=10) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\n")
+            answer = sock.recv(65536)
+        returncode, _ = _stop(process, signal.SIGINT)
+
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert returncode == 0
+
+
+def test_the_announced_control_url_answers_and_allow_host_adds_a_name() -> None:
+    with running("--allow-host", "edm-fake", "--json") as process:
+        ready = json.loads(_lines(process, 1)[0])
+        port = httpx.URL(ready["base_url"]).port
+        index = httpx.get(ready["control_url"], trust_env=False)
+        reset = ready["base_url"] + "/_fake/reset"
+        by_name = httpx.post(reset, headers={"Host": f"edm-fake:{port}"}, trust_env=False)
+        by_other = httpx.post(reset, headers={"Host": f"rebind.example:{port}"}, trust_env=False)
+        _stop(process, signal.SIGINT)
+
+    assert index.status_code == by_name.status_code == 200
+    assert by_other.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["serve", "--port", "many"],
+        ["serve", "--idle-timeout", "0"],
+        ["serve", "--idle-timeout", "soon"],
+        ["serve", "--allow-host", "edm-fake:8080"],
+    ],
+)
 def test_bad_arguments_exit_with_usage(args: list[str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "edm_client.testing", *args],

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from types import FrameType
 
-from edm_client.testing._control import CONTROL_PREFIX
-from edm_client.testing._fake_server import FakeServer
+from edm_client.testing._control import CONTROL_PREFIX, allowed_host
+from edm_client.testing._fake_server import IDLE_TIMEOUT, FakeServer
 from edm_client.testing._openapi import OPENAPI_PATH
 from edm_client.testing._rate_limit import TokenBucket
 
@@ -60,12 +60,35 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m edm_client
         metavar="N",
         help="with --rate-limit: requests a tenant may send at once (default: RATE, rounded up)",
     )
+    serve.add_argument(
+        "--idle-timeout",
+        type=_positive(float),
+        default=IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection idle, or sending one request, for longer than this "
+        f"(default {IDLE_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        type=_host_name,
+        default=[],
+        metavar="NAME",
+        help="a host name (besides IP addresses and localhost) the control API answers "
+        "requests for, e.g. a docker compose service name; repeatable",
+    )
     args = parser.parse_args(argv)
     if args.rate_burst is not None and args.rate_limit is None:
         parser.error("--rate-burst needs --rate-limit")
     rate_limit = None if args.rate_limit is None else TokenBucket(args.rate_limit, args.rate_burst)
     return _serve(
-        args.host, args.port, seed=args.seed_demo_data, as_json=args.json, rate_limit=rate_limit
+        args.host,
+        args.port,
+        seed=args.seed_demo_data,
+        as_json=args.json,
+        rate_limit=rate_limit,
+        idle_timeout=args.idle_timeout,
+        allowed_hosts=args.allow_host,
     )
 
 
@@ -82,8 +105,22 @@ def _positive(kind: type[float] | type[int]) -> Callable[[str], float]:
     return parse
 
 
+def _host_name(text: str) -> str:
+    try:
+        return allowed_host(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a host name without a port: {text!r}") from None
+
+
 def _serve(
-    host: str, port: int, *, seed: bool, as_json: bool, rate_limit: TokenBucket | None = None
+    host: str,
+    port: int,
+    *,
+    seed: bool,
+    as_json: bool,
+    rate_limit: TokenBucket | None = None,
+    idle_timeout: float = IDLE_TIMEOUT,
+    allowed_hosts: Sequence[str] = (),
 ) -> int:
     server = FakeServer(rate_limit=rate_limit)
     stop = threading.Event()
@@ -95,7 +132,9 @@ def _serve(
     try:
         with ExitStack() as stack:
             try:
-                url = stack.enter_context(server.serve(host, port))
+                url = stack.enter_context(
+                    server.serve(host, port, idle_timeout=idle_timeout, allowed_hosts=allowed_hosts)
+                )
             except OSError as exc:
                 reason = exc.strerror or str(exc)
                 print(f"error: cannot listen on {host}:{port}: {reason}", file=sys.stderr)

@@ -19,6 +19,7 @@ import httpx
 
 from edm_client._definition import ResourceDefinition, definitions
 from edm_client._rules import FieldError, check_idempotency_key
+from edm_client.testing._decoding import load_json
 from edm_client.testing._problem import Problem, malformed, require_method
 from edm_client.testing._state import FakeState
 
@@ -120,9 +121,9 @@ def _json_body(request: httpx.Request) -> object:
             415, f"send the body as application/json (UTF-8), not {shown}", errors=[NOT_JSON]
         )
     try:
-        return json.loads(request.content)
-    except (ValueError, RecursionError):
-        raise malformed("the body is not valid JSON") from None
+        return load_json(request.content)
+    except ValueError as error:
+        raise malformed(f"the body {error}") from None
 
 
 def _codec(charset: str) -> str | None:

@@ -7,7 +7,6 @@ Callers hold the fake's lock.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import dataclasses
 import hashlib
@@ -26,6 +25,7 @@ from edm_client._rules import (
     parse_datetime,
 )
 from edm_client._rules import query_boolean as _query_boolean
+from edm_client.testing._decoding import b64url_decode, b64url_encode, load_json
 from edm_client.testing._problem import Problem, malformed, validation_problem
 
 __all__ = [
@@ -269,13 +269,12 @@ def _fingerprint(value: dict[str, Any]) -> str:
 
 
 def _encode_cursor(after: str, fingerprint: str) -> str:
-    raw = json.dumps({"after": after, "filters": fingerprint}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return b64url_encode(json.dumps({"after": after, "filters": fingerprint}).encode())
 
 
 def _decode_cursor(cursor: str, fingerprint: str) -> str:
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        decoded = load_json(b64url_decode(cursor))
         after, issued_for = decoded["after"], decoded["filters"]
     except (ValueError, TypeError, KeyError):
         raise malformed("the cursor could not be decoded") from None

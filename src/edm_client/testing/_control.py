@@ -1,7 +1,9 @@
 """The served fake's control API under `/_fake/`: drive it from a test in any language.
 
 JSON in, JSON out; errors are problem+json like the API's. No auth (the fake listens on
-loopback, and its tokens are worthless anywhere else). Documented in docs/fake-server.md.
+loopback, and its tokens are worthless anywhere else), but the served fake answers only
+requests that a web page cannot have sent (`check_sender`). Documented in
+docs/fake-server.md.
 
     GET    /_fake/                              what is served where
     POST   /_fake/reset                         forget records, keys, requests and faults
@@ -19,7 +21,8 @@ loopback, and its tokens are worthless anywhere else). Documented in docs/fake-s
 
 from __future__ import annotations
 
-import json
+import ipaddress
+import re
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
@@ -28,13 +31,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from edm_client._definition import definitions
 from edm_client._rules import FieldError
+from edm_client.testing._decoding import load_json
 from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_TENANT_ID
 from edm_client.testing._faults import make_fault
 from edm_client.testing._openapi import OPENAPI_PATH
 from edm_client.testing._problem import Problem, malformed, require_method, validation_problem
 from edm_client.testing._state import FakeState
 
-__all__ = ["CONTROL_PREFIX", "FAULT_EXCEPTIONS", "handle_control", "is_control"]
+__all__ = [
+    "CONTROL_PREFIX",
+    "FAULT_EXCEPTIONS",
+    "allowed_host",
+    "check_sender",
+    "handle_control",
+    "is_control",
+]
 
 CONTROL_PREFIX = "/_fake/"
 
@@ -102,7 +113,7 @@ class TokenSpec(_Input):
     tenant_id: str | None = Field(default=None, min_length=1)
     person_id: str | None = Field(default=None, min_length=1)
     app_id: str | None = Field(default=None, min_length=1)
-    expires_in: float = 3600
+    expires_in: float = Field(default=3600, allow_inf_nan=False)
 
 
 class SoftDeleteSpec(_Input):
@@ -114,6 +125,55 @@ class SoftDeleteSpec(_Input):
 def is_control(path: str) -> bool:
     """Whether a request path is the control API's."""
     return path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX[:-1]
+
+
+def check_sender(scheme: str, host: str, origin: str | None, names: frozenset[str]) -> None:
+    """Refuse (403) a request to the served control API that a web page could have made the
+    user's browser send.
+
+    DNS rebinding points a page's own name at this machine, so its requests arrive naming
+    that page in `Host` (`host`: the header as sent, "" if it was not): the host must be an
+    IP address or one of `names` (lower case: `localhost`, the name served on, the
+    `allowed_hosts`); its port is not checked, so a port mapping (docker) still works. A
+    page's cross-site `fetch` carries the page's `Origin`: when one is sent, it must be the
+    server's own, `scheme://Host`.
+    """
+    if not _is_own_host(host, names):
+        raise Problem(
+            403,
+            f"the control API answers only requests addressed to the fake by an IP address "
+            f"or one of {', '.join(sorted(names))}, not {host[:100]!r} (serve's "
+            f"allowed_hosts, or edm fake serve --allow-host, adds names)",
+        )
+    if origin is not None and origin.lower() != f"{scheme}://{host.lower()}":
+        raise Problem(
+            403,
+            f"the control API refuses requests from web pages of another origin ({origin[:100]!r})",
+        )
+
+
+def allowed_host(name: str) -> str:
+    """`name` as an entry of `allowed_hosts` (lower case); ValueError unless it is a host
+    name without a port."""
+    if not isinstance(name, str) or not _HOST_NAME.fullmatch(name):
+        raise ValueError(f"allowed_hosts holds host names without a port, not {name!r}")
+    return name.lower()
+
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+_HOST = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<name>[^:\[\]]+))(?::[0-9]{1,5})?")
+
+
+def _is_own_host(host: str, names: frozenset[str]) -> bool:
+    match = _HOST.fullmatch(host)
+    if match is None:
+        return False
+    address = match["ipv6"] or match["name"]
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return match["name"] is not None and address.lower() in names
+    return True
 
 
 def handle_control(state: FakeState, request: httpx.Request) -> tuple[int, Any]:
@@ -161,9 +221,9 @@ def handle_control(state: FakeState, request: httpx.Request) -> tuple[int, Any]:
 def _parse(model: type[_In], request: httpx.Request) -> _In:
     content = request.content.strip() or b"{}"
     try:
-        data = json.loads(content)
-    except ValueError:
-        raise malformed("the body is not valid JSON") from None
+        data = load_json(content)
+    except ValueError as error:
+        raise malformed(f"the body {error}") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -3,13 +3,14 @@
 The in-process transport and the served fake's HTTP server each read a request, then ask:
 
 1. `arrive(request)`: is there a fault for it? This is where every API request is logged,
-   and the place for any per-request gate (a rate limiter, a `Host` check);
+   and the place for any per-request gate (a rate limiter);
 2. `answer(request)`: the fake's response, routed to the control API (`/_fake/`), the OpenAPI
    document, or a resource's collection;
 3. `outcome(fault, request)`: what an injected fault makes of it.
 
 Only how a fault reaches the client (sleeping, or acting it out on a socket) is the
-transport's own business.
+transport's own business, and so is refusing control requests a web page could have sent
+(only a socket can receive those).
 """
 
 from __future__ import annotations

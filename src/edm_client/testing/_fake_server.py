@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -17,6 +18,7 @@ from edm_client._config import ApiKey
 from edm_client._definition import ResourceDefinition, find
 from edm_client._models import APIRecord
 from edm_client.resources.performance.learning_records import LEARNING_RECORDS
+from edm_client.testing._control import allowed_host
 from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_TENANT_ID
 from edm_client.testing._dispatch import Dispatcher
 from edm_client.testing._faults import make_fault, timed_out, wait_before_answer
@@ -34,6 +36,8 @@ __all__ = ["FakeCollection", "FakeServer", "FakeTransport"]
 M = TypeVar("M", bound=APIRecord)
 
 DEFAULT_BASE_URL = "https://edm.fake.test"
+IDLE_TIMEOUT = 30.0
+"""`serve()`'s default: seconds a connection may wait for, or take to send, one request."""
 
 
 class FakeServer:
@@ -113,7 +117,13 @@ class FakeServer:
 
     @contextmanager
     def serve(
-        self, host: str = "127.0.0.1", port: int = 0, *, ssl_context: ssl.SSLContext | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
+        allowed_hosts: Iterable[str] = (),
     ) -> Iterator[str]:
         """Run this server over real HTTP/1.1 on `host:port` (0: a free port) and yield its URL.
 
@@ -122,14 +132,35 @@ class FakeServer:
         any language. Faults act on the wire: a `delay` is real (a client read timeout fires),
         a connection error becomes a reset, a timeout error silence. While it runs,
         `base_url` is the served URL and `client()` / `async_client()` use the socket. With
-        `ssl_context` (a server-side `ssl.SSLContext` with a certificate) it serves HTTPS. On
+        `ssl_context` (a server-side `ssl.SSLContext` with a certificate) it serves HTTPS.
+        A connection that sends nothing for `idle_timeout` seconds between requests is
+        closed, and one that takes longer than that to send a request gets a 408 and is
+        closed. The control API (`/_fake/`) answers only requests addressed to the fake by
+        an IP address, `localhost`, `host` or one of the `allowed_hosts` names, and none
+        from a web page of another origin: a page in your browser cannot drive it. On
         exit, every connection is closed and every server thread has ended.
         """
         from edm_client.testing._http_server import running_server
         from edm_client.testing._network_guard import fake_served_at
 
+        if isinstance(idle_timeout, bool) or not isinstance(idle_timeout, (int, float)):
+            raise TypeError(f"idle_timeout must be a number of seconds, not {idle_timeout!r}")
+        if not 0 < idle_timeout < math.inf:
+            raise ValueError(
+                f"idle_timeout must be a positive number of seconds, not {idle_timeout}"
+            )
+        names = frozenset(
+            map(allowed_host, [allowed_hosts] if isinstance(allowed_hosts, str) else allowed_hosts)
+        )
         with (
-            running_server(self._dispatcher, host, port, ssl_context) as running,
+            running_server(
+                self._dispatcher,
+                host,
+                port,
+                ssl_context,
+                idle_timeout=idle_timeout,
+                allowed_hosts=names,
+            ) as running,
             fake_served_at(running.url),
         ):
             self._served.append(running)

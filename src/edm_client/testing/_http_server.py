@@ -13,11 +13,16 @@ hands them. Only how a fault reaches the client differs, because here it happens
 - `status`: a real error response.
 
 One thread accepts connections and one thread serves each connection. Stopping wakes the
-accept loop at once, shuts every open connection down and joins every thread.
+accept loop at once, shuts every open connection down and joins every thread. A connection
+may wait at most `idle_timeout` seconds for its next request, and must send that request
+whole within `idle_timeout` of its first byte, so a client that stalls or drips its bytes
+(slow loris) cannot hold a thread for long.
 """
 
 from __future__ import annotations
 
+import io
+import ipaddress
 import logging
 import re
 import select
@@ -27,6 +32,7 @@ import socketserver
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from http import HTTPStatus
@@ -36,6 +42,7 @@ from typing import Any
 import httpx
 
 from edm_client._version import __version__
+from edm_client.testing._control import check_sender, is_control
 from edm_client.testing._dispatch import Dispatcher
 from edm_client.testing._problem import Problem, new_request_id, problem_response
 
@@ -61,10 +68,23 @@ class _BadRequest(Exception):
 
 @contextmanager
 def running_server(
-    dispatcher: Dispatcher, host: str, port: int, ssl_context: ssl.SSLContext | None = None
+    dispatcher: Dispatcher,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None = None,
+    *,
+    idle_timeout: float,
+    allowed_hosts: frozenset[str] = frozenset(),
 ) -> Iterator[RunningServer]:
     """Serve a fake's `dispatcher` on `host:port` in background threads; yield the server."""
-    server = RunningServer(dispatcher, host, port, ssl_context)
+    server = RunningServer(
+        dispatcher,
+        host,
+        port,
+        ssl_context,
+        idle_timeout=idle_timeout,
+        allowed_hosts=allowed_hosts,
+    )
     try:
         loop = threading.Thread(
             target=server.accept_loop, name=f"edm-fake-server:{server.port}", daemon=True
@@ -86,12 +106,22 @@ class RunningServer(ThreadingHTTPServer):
     request_queue_size = 128  # many clients may connect at once
 
     def __init__(
-        self, dispatcher: Dispatcher, host: str, port: int, ssl_context: ssl.SSLContext | None
+        self,
+        dispatcher: Dispatcher,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None,
+        *,
+        idle_timeout: float,
+        allowed_hosts: frozenset[str] = frozenset(),
     ) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.dispatcher = dispatcher
         self.ssl_context = ssl_context
+        self.idle_timeout = idle_timeout
+        self.host_names = frozenset({"localhost", *allowed_hosts, *_names(host)})
+        """The names, besides IP addresses, that control requests may address it by."""
         self.closing = threading.Event()
         self.total_connections = 0
         """Connections accepted so far."""
@@ -186,11 +216,62 @@ class RunningServer(ThreadingHTTPServer):
         logger.debug("Error serving %s", client_address, exc_info=True)
 
 
+class _Reads(io.RawIOBase):
+    """A connection's reads, under the idle timeout: each request (the wait for its first
+    byte, then the rest of it) must arrive within `timeout` seconds, however the client
+    spaces its bytes."""
+
+    def __init__(self, connection: socket.socket, timeout: float) -> None:
+        self._connection = connection
+        self._timeout = timeout
+        self._deadline = 0.0
+        self.started = False
+        """Whether a byte of the awaited request has arrived."""
+        self.timed_out = False
+
+    def await_request(self) -> None:
+        self.started = self.timed_out = False
+        self._deadline = time.monotonic() + self._timeout
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        # A few milliseconds even past the deadline: bytes that already arrived are read.
+        self._connection.settimeout(max(self._deadline - time.monotonic(), 0.01))
+        try:
+            count = self._connection.recv_into(buffer)
+        except TimeoutError:
+            self.timed_out = True
+            raise
+        if count and not self.started:
+            self.started = True
+            self._deadline = time.monotonic() + self._timeout
+        return count
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: RunningServer
     protocol_version = "HTTP/1.1"
     server_version = f"edm-fake/{__version__}"
     disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # http.server's own reader, replaced by one under the timeout
+        self._reads = _Reads(self.connection, self.server.idle_timeout)
+        self.rfile = io.BufferedReader(self._reads)
+
+    def handle_one_request(self) -> None:
+        self._reads.await_request()
+        # What an answer needs if the request line never arrived whole.
+        self.command, self.requestline, self.request_version = "", "", "HTTP/1.1"
+        super().handle_one_request()  # a TimeoutError ends the connection there
+        if self._reads.timed_out and self._reads.started:
+            self.send_error(
+                HTTPStatus.REQUEST_TIMEOUT,
+                f"the request did not arrive whole within {self.server.idle_timeout:g} s",
+            )
 
     def __getattr__(self, name: str) -> Callable[[], None]:
         # http.server dispatches to `do_<METHOD>`: every method goes to the fake, which answers
@@ -205,6 +286,10 @@ class _Handler(BaseHTTPRequestHandler):
         except _BadRequest as bad:
             self.close_connection = True
             self._answer(_problem(bad.status, bad.detail))
+            return
+        refused = self._refused(request)
+        if refused is not None:
+            self._answer(refused)
             return
         dispatcher = self.server.dispatcher
         fault = dispatcher.arrive(request)
@@ -224,6 +309,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # closed cleanly, without a response
         else:
             self._reset()
+
+    def _refused(self, request: httpx.Request) -> httpx.Response | None:
+        """A 403 for a control request a web page could have sent (see `check_sender`)."""
+        if not is_control(request.url.path):
+            return None
+        # As sent (httpx fills in a missing Host); a repeated header fails as one value.
+        host = ", ".join(self.headers.get_all("Host", []))
+        origins = self.headers.get_all("Origin")
+        try:
+            check_sender(
+                request.url.scheme,
+                host,
+                None if origins is None else ", ".join(origins),
+                self.server.host_names,
+            )
+        except Problem as problem:
+            return problem_response(problem, new_request_id())
+        return None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -287,6 +390,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, response: httpx.Response) -> None:
         body = response.content
         try:
+            # A client that stops reading cannot hold the thread either.
+            self.connection.settimeout(self.server.idle_timeout)
             self.send_response(response.status_code)
             for raw_name, raw_value in response.headers.raw:
                 name = raw_name.decode("latin-1")
@@ -346,6 +451,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
+
+
+def _names(host: str) -> set[str]:
+    """The host served on, if it is a name rather than an address."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return {host.lower()}
+    return set()
 
 
 def _guarded(handler: Any, *args: Any) -> Any:

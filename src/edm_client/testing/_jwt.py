@@ -2,49 +2,56 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
+import math
 import time
 from typing import Any
+
+from edm_client.testing._decoding import b64url_decode, b64url_encode, load_json
 
 _HEADER = {"alg": "HS256", "typ": "JWT"}
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def encode(claims: dict[str, Any], secret: bytes) -> str:
-    signing_input = f"{_b64(json.dumps(_HEADER).encode())}.{_b64(json.dumps(claims).encode())}"
+    header_b64 = b64url_encode(json.dumps(_HEADER).encode())
+    signing_input = f"{header_b64}.{b64url_encode(json.dumps(claims).encode())}"
     signature = hmac.new(secret, signing_input.encode("ascii"), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64(signature)}"
+    return f"{signing_input}.{b64url_encode(signature)}"
 
 
 def decode(token: str, secret: bytes, *, now: float | None = None) -> dict[str, Any] | None:
-    """The claims of a well-signed, unexpired token; None for anything else."""
+    """The claims of a well-signed, unexpired token; None for anything else.
+
+    Every part must be canonical base64url: a token is accepted only as it was signed, not
+    with padding or stray characters that a lenient decoder would skip. `sub`, `tenant_id`
+    and, when present, `app_id` are non-empty strings."""
     try:
         header_b64, claims_b64, signature_b64 = token.split(".")
         expected = hmac.new(
             secret, f"{header_b64}.{claims_b64}".encode("ascii"), hashlib.sha256
         ).digest()
-        if not hmac.compare_digest(expected, _unb64(signature_b64)):
+        if not hmac.compare_digest(expected, b64url_decode(signature_b64)):
             return None
-        if json.loads(_unb64(header_b64)).get("alg") != "HS256":
-            return None
-        claims = json.loads(_unb64(claims_b64))
-    except (ValueError, UnicodeError, AttributeError):
+        header = load_json(b64url_decode(header_b64))
+        claims = load_json(b64url_decode(claims_b64))
+    except ValueError:  # UnicodeError included
+        return None
+    if not isinstance(header, dict) or header.get("alg") != "HS256":
         return None
     if not isinstance(claims, dict):
         return None
     exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or exp <= (time.time() if now is None else now):
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
         return None
-    if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("tenant_id"), str):
+    if exp <= (time.time() if now is None else now):
+        return None
+    # Who the token names: an `app_id` of 123 or null must not read as a human session,
+    # which sees every app's records.
+    named = [claims.get("sub"), claims.get("tenant_id")]
+    if "app_id" in claims:
+        named.append(claims["app_id"])
+    if not all(isinstance(value, str) and value for value in named):
         return None
     return claims

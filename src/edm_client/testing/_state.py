@@ -6,6 +6,7 @@ all go through its methods. One lock guards it all.
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
@@ -129,6 +130,17 @@ class FakeState:
     def issue_token(
         self, *, tenant_id: str, person_id: str, app_id: str | None, expires_in: float
     ) -> str:
+        """A token naming that caller; TypeError or ValueError, naming the argument, for a
+        claim that is not a non-empty string (or None, for `app_id`) or an `expires_in`
+        that is not a finite number."""
+        _check_claim("tenant_id", tenant_id)
+        _check_claim("person_id", person_id)
+        if app_id is not None:
+            _check_claim("app_id", app_id)
+        if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
+            raise TypeError(f"expires_in must be a number of seconds, not {expires_in!r}")
+        if not math.isfinite(expires_in):
+            raise ValueError(f"expires_in must be a finite number of seconds, not {expires_in}")
         now = time.time()
         claims: dict[str, Any] = {
             "sub": person_id,
@@ -154,10 +166,7 @@ class FakeState:
                 "missing, malformed or expired bearer token",
                 headers={"WWW-Authenticate": 'Bearer realm="edm"'},
             )
-        app_id = claims.get("app_id")
-        return Caller(
-            claims["sub"], claims["tenant_id"], app_id if isinstance(app_id, str) else None
-        )
+        return Caller(claims["sub"], claims["tenant_id"], claims.get("app_id"))
 
     # -- faults and the request log -------------------------------------------------------
 
@@ -198,3 +207,10 @@ class FakeState:
                 found.reset()
             self._requests.clear()
             self._faults.clear()
+
+
+def _check_claim(name: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}: {value!r}")
+    if not value:
+        raise ValueError(f"{name} must not be empty")

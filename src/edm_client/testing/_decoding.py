@@ -1,0 +1,65 @@
+"""Decoding what a client sends, strictly: JSON with bounded nesting, canonical base64url.
+
+Bodies, cursors and tokens are all attacker-controlled, so each decoder either returns a
+value the fake can work with or raises `ValueError`: never a `RecursionError` (JSON nested
+thousands deep), and never bytes that several texts decode to (padding, skipped
+characters).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Final
+
+__all__ = ["MAX_JSON_DEPTH", "b64url_decode", "b64url_encode", "load_json"]
+
+MAX_JSON_DEPTH: Final = 32
+"""JSON nested deeper than this is refused; the contract's documents are one level deep."""
+
+
+def load_json(data: bytes | str) -> Any:
+    """`data` as JSON nested at most `MAX_JSON_DEPTH` deep; `ValueError` otherwise, whose
+    message completes "the body ..."."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise ValueError(_too_deep()) from None
+    except ValueError:
+        raise ValueError("is not valid JSON") from None
+    if _depth_over(value, MAX_JSON_DEPTH):
+        raise ValueError(_too_deep())
+    return value
+
+
+def b64url_encode(data: bytes) -> str:
+    """Base64url without padding, as JWTs (RFC 7515) and the fake's cursors use it."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """The bytes `text` encodes, if `text` is exactly what `b64url_encode` makes of them.
+
+    Python's decoder skips characters outside the alphabet and ignores padding and the
+    unused low bits of the last character, so many texts decode to the same bytes; only
+    the canonical one is accepted (`ValueError` for the rest)."""
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url_encode(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
+
+
+def _too_deep() -> str:
+    return f"is nested more than {MAX_JSON_DEPTH} levels deep"
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    # A loop, not recursion: the point is to never recurse as deep as the document.
+    pending = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while pending:
+        node, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        pending.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
