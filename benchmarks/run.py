@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 import pydantic
+from plain import PlainRecord  # benchmarks/plain.py, next to this file
 from typing_extensions import TypedDict
 
 import edm_client
@@ -54,6 +55,7 @@ LATENCY = 0.020
 LAZY = frozenset({"edm_client.testing", "edm_client.cli", "edm_client._cli", "pandas"})
 """Parts that `import edm_client` must not load: they are imported only when used."""
 OTEL_ROW = "get, OpenTelemetry installed, no provider set (x the get row)"
+FLOOR_P = "floor P: list page of 100 (httpx + TypeAdapter, plain model)"
 
 
 # -- the fixed, realistic bodies the mock transport answers with ----------------------------------
@@ -125,6 +127,15 @@ class _Envelope(TypedDict):
 ENVELOPE = pydantic.TypeAdapter(_Envelope)
 
 
+class _PlainEnvelope(TypedDict):
+    data: list[PlainRecord]
+    next_cursor: str | None
+
+
+PLAIN_ENVELOPE = pydantic.TypeAdapter(_PlainEnvelope)
+"""Floor P: the page as a plain pydantic model of the same fields parses it (plain.py)."""
+
+
 # -- interleaved overhead rows --------------------------------------------------------------------
 
 
@@ -136,6 +147,9 @@ class Bench:
     floor: str | None = None
     floor_a: str | None = None
     target: float | None = None
+    floor_plain: str | None = None
+    """Floor P, the plain model's, when the row has one; its target is `target_plain`."""
+    target_plain: float | None = None
     n: int = 0
     samples: list[float] = field(default_factory=list)
 
@@ -243,6 +257,10 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
         body = ENVELOPE.validate_json(raw.get(PATH, params=list_params).content)
         return sum(1 for _ in body["data"])
 
+    def floor_p_list() -> object:
+        body = PLAIN_ENVELOPE.validate_json(raw.get(PATH, params=list_params).content)
+        return sum(1 for _ in body["data"])
+
     def sdk_list() -> object:
         return sum(1 for _ in records.list(limit=100))
 
@@ -261,6 +279,17 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
         return None
 
     get_a, get_b = "floor A: get (httpx + json.loads)", "floor B: get (httpx + model_validate_json)"
+    list_rows = _row_with_floors(
+        "list page of 100",
+        1.10,
+        sdk_list,
+        floor_a_list,
+        floor_b_list,
+        name="list page of 100, iterated",
+        floor_b_parse="TypeAdapter",
+    )
+    floor_p = Bench(FLOOR_P, _sync_bench(floor_p_list))
+    list_rows[-1].floor_plain, list_rows[-1].target_plain = FLOOR_P, 1.05
     benches = [
         *_row_with_floors(
             "get", 1.15, lambda: records.get(next(record_ids)), floor_a_get, floor_b_get
@@ -268,15 +297,9 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
         *_row_with_floors(
             "create", 1.25, lambda: records.create(**CREATE_ARGS), floor_a_create, floor_b_create
         ),
-        *_row_with_floors(
-            "list page of 100",
-            1.10,
-            sdk_list,
-            floor_a_list,
-            floor_b_list,
-            name="list page of 100, iterated",
-            floor_b_parse="TypeAdapter",
-        ),
+        *list_rows[:-1],
+        floor_p,
+        list_rows[-1],
         Bench("floor B: async get", _async_bench(loop, floor_b_aget)),
         Bench(
             "async get",
@@ -369,7 +392,13 @@ def overhead_rows(benches: list[Bench], per_round: list[dict[str, float]]) -> li
             "floor": bench.floor,
             "target": bench.target,
         }
-        for key, floor in (("ratio", bench.floor), ("ratio_floor_a", bench.floor_a)):
+        if bench.target_plain is not None:
+            row["target_plain"] = bench.target_plain
+        for key, floor in (
+            ("ratio", bench.floor),
+            ("ratio_floor_a", bench.floor_a),
+            ("ratio_plain", bench.floor_plain),
+        ):
             if floor is not None:
                 ratios = [times[bench.name] / times[floor] for times in per_round]
                 row[key] = statistics.median(ratios)
@@ -705,10 +734,16 @@ def markdown_report(results: dict[str, Any]) -> str:
             f"{i['import_median_ms']:.1f} | {i['process_ratio']:.3f} |"
         )
     mem, con, fake = results["memory"], results["concurrency"], results["fake_throughput"]
+    out += ["", "| what | measured | target |", "|---|---|---|"]
     out += [
-        "",
-        "| what | measured | target |",
-        "|---|---|---|",
+        f"| {row['operation']} ÷ floor P (a plain pydantic model, same rounds) | "
+        f"**{row['ratio_plain']:.3f}** ({row['ratio_plain_min']:.3f}-"
+        f"{row['ratio_plain_max']:.3f}) | ≤ {row['target_plain']:.2f} "
+        f"{_verdict(row['ratio_plain'], row['target_plain'])} |"
+        for row in results["overhead"]
+        if "ratio_plain" in row
+    ]
+    out += [
         f"| `import edm_client` ÷ `import httpx, pydantic`, whole process | "
         f"**{imp['process_ratio']:.3f}** (CPU {imp['process_cpu_ratio']:.3f}) | ≤ 1.25 "
         f"{_verdict(imp['process_ratio'], 1.25)} |",
