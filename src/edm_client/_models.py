@@ -5,8 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, GetCoreSchemaHandler
-from pydantic_core import core_schema
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = ["APIRecord", "EDMModel", "OpenEnum", "SourceType"]
 
@@ -33,26 +32,12 @@ class EDMModel(BaseModel):
         return model_html(self)
 
 
-class _KnownMember:
-    """Turns a known value into its enum member and leaves any other string as it is."""
-
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        (enum,) = (a for a in source.__args__ if isinstance(a, type) and issubclass(a, Enum))
-        members = {member.value: member for member in enum}
-
-        def known(value: Any) -> Any:
-            return members.get(value, value) if isinstance(value, str) else value
-
-        return core_schema.no_info_before_validator_function(known, handler(source))
-
-
-OpenEnum = Annotated[_E | str, _KnownMember()]
+OpenEnum = Annotated[_E | str, Field(union_mode="left_to_right")]
 """An enum the API may extend: known values arrive as members, newer ones as plain `str`.
 
 Declare a field as `OpenEnum[Status] | None`; the API is strict on writes, so the resource
-definition's rules accept only the members."""
+definition's rules accept only the members. Validated by pydantic-core alone: the member is
+tried first and the text kept when no member has that value (no Python call per record)."""
 
 
 class SourceType(str, Enum):
