@@ -38,6 +38,8 @@ class _Envelope(TypedDict, Generic[T]):
 
 @functools.cache
 def _envelope_adapter(item: type[T]) -> pydantic.TypeAdapter[_Envelope[T]]:
+    # Built first, the model's schema is reused here rather than made again (_models.py).
+    item.model_rebuild()
     return pydantic.TypeAdapter(_Envelope[item])  # type: ignore[valid-type]
 
 

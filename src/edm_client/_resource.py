@@ -59,6 +59,7 @@ _RAW_OPERATIONS = ("create", "get", "list")
 
 @functools.cache
 def _model_parser(model: type[M]) -> Callable[[httpx.Response], M]:
+    model.model_rebuild()  # a model is built on first use (_models.py): once, here, not twice
     adapter = pydantic.TypeAdapter(model)
     what = model.__name__
 
