@@ -8,12 +8,10 @@ iterable only as a slot in the window frees up, so at most `concurrency` items a
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sized
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Protocol, TypeAlias, TypeVar
 
@@ -252,6 +250,10 @@ def create_many(
     on_progress: ProgressCallback | None,
 ) -> BulkCreateResult[M]:
     """Send every item through a pool of `concurrency` threads, at most that many in flight."""
+    # Here, not at the top, as asyncio below: a resource imports this module on first use, and a
+    # process that never bulk-creates should not pay for them (docs/performance.md).
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress)
     pool = ThreadPoolExecutor(batch.concurrency, thread_name_prefix="edm-bulk")
     try:
@@ -277,6 +279,8 @@ async def create_many_async(
     on_progress: ProgressCallback | None,
 ) -> BulkCreateResult[M]:
     """Send every item from `concurrency` worker tasks that take turns pulling the next item."""
+    import asyncio
+
     batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress)
     requests = iter(batch.requests())  # shared: only one task runs at a time, so no lock
 
