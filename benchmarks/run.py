@@ -217,6 +217,10 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
         http_client=httpx.Client(transport=transport),
         tracing=False,
     )
+    if importlib.util.find_spec("opentelemetry") is not None:
+        # The OpenTelemetry row measures a process where something imported it (until then a
+        # client does not load it at all); the other rows pass tracing=False.
+        importlib.import_module("opentelemetry.trace")
     traced = Client(api_key=TOKEN, base_url=BASE_URL, http_client=httpx.Client(transport=transport))
     aclient = AsyncClient(
         api_key=TOKEN,
@@ -416,6 +420,24 @@ _IMPORT_PROBE = (
 )
 
 
+def _byte_compile() -> None:
+    # httpx and pydantic were byte-compiled when pip installed them, as edm_client is when
+    # installed from a wheel; an editable install may have no bytecode (PYTHONDONTWRITEBYTECODE)
+    # and would then compile its sources in every process. Compile them once, first.
+    compileall.compile_dir(Path(edm_client.__file__).parent, quiet=1)
+
+
+def _child(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run `command` in a fresh process: its wall and CPU (user + system) seconds, its output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, done.stdout
+
+
 def import_times(runs: int) -> dict[str, Any]:
     """`import edm_client` vs `import httpx, pydantic`, alternating fresh processes."""
     cases = {
@@ -428,26 +450,15 @@ def import_times(runs: int) -> dict[str, Any]:
     cpu: dict[str, list[float]] = {k: [] for k in cases}
     inside: dict[str, list[float]] = {k: [] for k in cases}
     modules: dict[str, set[str]] = {}
-    # httpx and pydantic were byte-compiled when pip installed them, as edm_client is when
-    # installed from a wheel; an editable install may have no bytecode (PYTHONDONTWRITEBYTECODE)
-    # and would then compile its sources in every process. Compile them once, first.
-    compileall.compile_dir(Path(edm_client.__file__).parent, quiet=1)
-    env = dict(os.environ)
+    _byte_compile()
     for _ in range(runs + 1):  # the first pair warms the file cache and is not counted
         for name, what in cases.items():
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            started = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-c", _IMPORT_PROBE.format(what=what)],
-                capture_output=True,
-                text=True,
-                check=True,
-                env=env,
+            seconds, cpu_seconds, stdout = _child(
+                [sys.executable, "-c", _IMPORT_PROBE.format(what=what)], dict(os.environ)
             )
-            wall[name].append(time.perf_counter() - started)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-            first, second = done.stdout.splitlines()
+            wall[name].append(seconds)
+            cpu[name].append(cpu_seconds)
+            first, second = stdout.splitlines()
             inside[name].append(float(first))
             modules[name] = set(second.split())
     result: dict[str, Any] = {"runs": runs}
@@ -473,6 +484,58 @@ def import_times(runs: int) -> dict[str, Any]:
     result["lazy_parts_loaded"] = sorted(
         m for m in modules["edm_client"] if m.split(".")[0] in LAZY or m.rsplit(".", 1)[0] in LAZY
     )
+    return result
+
+
+# -- time to the first request --------------------------------------------------------------------
+
+_FIRST_REQUEST = """\
+import os
+from edm_client import Client
+with Client(api_key=os.environ["EDM_API_KEY"], base_url=os.environ["EDM_BASE_URL"]) as client:
+    client.performance.learning_records.get(os.environ["EDM_RECORD_ID"])
+"""
+"""A script's first call: what a fresh process pays from `import edm_client` to its record."""
+FIRST_REQUEST_CASES = {
+    "edm_client": [sys.executable, "-c", _FIRST_REQUEST],
+    "httpx + pydantic (plain.py)": [sys.executable, str(ROOT / "plain.py")],
+}
+
+
+def first_request(runs: int) -> dict[str, Any]:
+    """import + `Client` + one `get` against plain.py doing the same with httpx and pydantic:
+    alternating fresh processes, each fetching one record from a fake served over loopback."""
+    _byte_compile()
+    server = FakeServer()
+    with server.serve() as url, server.client() as client:
+        record = client.performance.learning_records.create(**CREATE_ARGS)
+        env = {
+            **os.environ,
+            "EDM_BASE_URL": url,
+            "EDM_API_KEY": server.issue_token(expires_in=24 * 3600.0),
+            "EDM_RECORD_ID": record.id,
+        }
+        wall: dict[str, list[float]] = {name: [] for name in FIRST_REQUEST_CASES}
+        cpu: dict[str, list[float]] = {name: [] for name in FIRST_REQUEST_CASES}
+        for _ in range(runs + 1):  # the first pair warms the file cache and is not counted
+            for name, command in FIRST_REQUEST_CASES.items():
+                seconds, cpu_seconds, _ = _child(command, env)
+                wall[name].append(seconds)
+                cpu[name].append(cpu_seconds)
+    sdk, raw = FIRST_REQUEST_CASES
+    result: dict[str, Any] = {"runs": runs}
+    for name in FIRST_REQUEST_CASES:
+        result[name] = {
+            "wall_median_ms": statistics.median(wall[name][1:]) * 1e3,
+            "wall_min_ms": min(wall[name][1:]) * 1e3,
+            "wall_max_ms": max(wall[name][1:]) * 1e3,
+            "cpu_median_ms": statistics.median(cpu[name][1:]) * 1e3,
+        }
+    for key, times in (("ratio", wall), ("cpu_ratio", cpu)):
+        ratios = [a / b for a, b in zip(times[sdk][1:], times[raw][1:], strict=True)]
+        result[key] = statistics.median(ratios)
+        result[key + "_min"], result[key + "_max"] = min(ratios), max(ratios)
+    result["target"] = 1.2
     return result
 
 
@@ -733,6 +796,19 @@ def markdown_report(results: dict[str, Any]) -> str:
             f"{i['process_max_ms']:.1f} | {i['process_cpu_median_ms']:.1f} | "
             f"{i['import_median_ms']:.1f} | {i['process_ratio']:.3f} |"
         )
+    first = results["first_request"]
+    out += [
+        "",
+        f"| first request, fresh process (median of {first['runs']}) | wall ms | min | max | "
+        "CPU ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in FIRST_REQUEST_CASES:
+        f = first[name]
+        out.append(
+            f"| {name} | {f['wall_median_ms']:.1f} | {f['wall_min_ms']:.1f} | "
+            f"{f['wall_max_ms']:.1f} | {f['cpu_median_ms']:.1f} |"
+        )
     mem, con, fake = results["memory"], results["concurrency"], results["fake_throughput"]
     out += ["", "| what | measured | target |", "|---|---|---|"]
     out += [
@@ -747,6 +823,9 @@ def markdown_report(results: dict[str, Any]) -> str:
         f"| `import edm_client` ÷ `import httpx, pydantic`, whole process | "
         f"**{imp['process_ratio']:.3f}** (CPU {imp['process_cpu_ratio']:.3f}) | ≤ 1.25 "
         f"{_verdict(imp['process_ratio'], 1.25)} |",
+        f"| first request (import, `Client`, one `get` over loopback) ÷ the same with httpx + "
+        f"pydantic, whole process | **{first['ratio']:.3f}** (CPU {first['cpu_ratio']:.3f}) | "
+        f"≤ {first['target']:.2f} {_verdict(first['ratio'], first['target'])} |",
         f"| peak memory (tracemalloc) iterating {mem['large_records']:,} vs "
         f"{mem['small_records']:,} records from the fake | {mem['large_peak_mb']:.2f} MB vs "
         f"{mem['small_peak_mb']:.2f} MB: **+{mem['growth_mb']:.2f} MB** | ≤ 10 MB "
@@ -829,6 +908,7 @@ def main(argv: list[str] | None = None) -> int:
             "rounds": rounds,
             "overhead": overhead_rows(benches, per_round),
             "import": import_times(settings.import_runs),
+            "first_request": first_request(settings.import_runs),
             "memory": memory(settings.memory_large, settings.memory_small),
             "concurrency": concurrent_gets(loop, settings.concurrent_total, 50),
             "create_many": create_many(loop, settings.bulk_total, 16),
