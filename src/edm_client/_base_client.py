@@ -246,10 +246,14 @@ class _BaseClient:
                 headers[IDEMPOTENCY_HEADER] = options.idempotency_key
             if options.extra_headers:
                 headers.update(options.extra_headers)
+        url = self._url_prefix + options.path
+        if options.params:
+            # Encoded into the URL, as httpx would: a listing asked for again then reuses the
+            # parsed URL (`request_url`), where params given apart are merged in on every request.
+            url += "?" + str(httpx.QueryParams(options.params))
         request = self._http.build_request(
             options.method,
-            request_url(self._url_prefix + options.path),
-            params=options.params,
+            request_url(url),
             content=options.content,
             headers=headers,
             timeout=self.timeout if options.timeout is None else options.timeout,
