@@ -32,7 +32,7 @@ from edm_client._bulk import (
     created_parser,
 )
 from edm_client._definition import ResourceDefinition, namespace_resources, resource_classes
-from edm_client._held import held, hold
+from edm_client._held import handed_out
 from edm_client._operations import bulk_item_options, create_options, get_options, list_options
 from edm_client._pagination import AsyncCursorPage, AsyncPaginator, CursorPage
 from edm_client._params import IdInput
@@ -438,10 +438,7 @@ class Namespace:
 
     def _resource(self, cls: type[T]) -> T:
         """The client's `cls` resource: the same object while anything holds it."""
-        found: T | None = held(self._client, cls)
-        if found is None:
-            found = hold(self._client, cls, cls(self._client))  # type: ignore[call-arg]
-        return found
+        return handed_out(self._client, cls, cls)
 
     if not TYPE_CHECKING:
         # At run time only: to a type checker an unknown attribute stays an error.
