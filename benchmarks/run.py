@@ -358,6 +358,7 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
 
 def calibrate(bench: Bench, batch_seconds: float) -> None:
     """Warm up, then pick how many operations make one batch last about `batch_seconds`."""
+    bench.run(1)  # a first call may import or build what later calls reuse: not one to size by
     n = 1
     while True:
         elapsed = bench.run(n)
