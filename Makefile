@@ -82,7 +82,7 @@ dist: $(STAMP)
 release-check: dist
 	$(BIN)/python scripts/check_dist.py dist
 
-# The full benchmark run (about 2 minutes); the table is recorded in docs/performance.md.
+# The full benchmark run (about 5 minutes); the table is recorded in docs/performance.md.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 

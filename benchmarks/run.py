@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 import pydantic
+import rate_limited  # the bulk rows over a served fake, next to this file
 from plain import PlainRecord  # benchmarks/plain.py, next to this file
 from typing_extensions import TypedDict
 
@@ -856,6 +857,12 @@ def markdown_report(results: dict[str, Any]) -> str:
         f"{fake['ops_per_s_max']:,.0f}) | ≥ 3,000 "
         f"{_verdict(fake['ops_per_s_median'], 3000, higher_is_better=True)} |"
     )
+    if "bulk_rate_limited" in results:  # absent from results saved before these rows existed
+        out.append(
+            rate_limited.markdown(
+                results["bulk_rate_limited"], results["bulk_unlimited"], _verdict
+            ).rstrip("\n")
+        )
     return "\n".join(out) + "\n"
 
 
@@ -877,10 +884,15 @@ class Settings:
     bulk_total: int
     fake_seconds: float
     fake_rounds: int
+    limited_total: int
+    unlimited_total: int
 
 
-FULL = Settings(25, 0.08, 21, 100_000, 1_000, 1_000, 1_000, 0.5, 5)
-QUICK = Settings(2, 0.005, 2, 2_000, 200, 100, 64, 0.1, 2)
+FULL = Settings(25, 0.08, 21, 100_000, 1_000, 1_000, 1_000, 0.5, 5, 5_000, 2_000)
+QUICK = Settings(2, 0.005, 2, 2_000, 200, 100, 64, 0.1, 2, 60, 40)
+BULK_RATE_LIMIT = 200.0
+"""Requests per second per tenant the served fake allows in the rate-limited bulk rows."""
+BULK_CONCURRENCY = 8
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -914,6 +926,12 @@ def main(argv: list[str] | None = None) -> int:
             "concurrency": concurrent_gets(loop, settings.concurrent_total, 50),
             "create_many": create_many(loop, settings.bulk_total, 16),
             "fake_throughput": fake_throughput(settings.fake_seconds, settings.fake_rounds),
+            "bulk_rate_limited": rate_limited.under_rate_limit(
+                settings.limited_total, BULK_RATE_LIMIT, BULK_CONCURRENCY
+            ),
+            "bulk_unlimited": rate_limited.without_limit(
+                settings.unlimited_total, BULK_CONCURRENCY
+            ),
         }
     finally:
         loop.close()

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from edm_client import __version__
-from edm_client.testing import FakeServer
+from edm_client.testing import FakeServer, TokenBucket
 from edm_client.types import LearningRecord
 from hostile import hostile_server
 from loopback import serve
@@ -676,6 +676,24 @@ def test_import_draws_a_progress_bar_only_when_asked_or_on_a_terminal(served, lm
     assert "importing [" not in piped.stderr
     assert "importing [##############################] 3/3 100%" in forced.stderr
     assert "importing [##############################] 3/3 100%" in on_terminal
+
+
+def test_import_under_a_rate_limit_waits_it_out_and_creates_every_row_once(tmp_path):
+    fake = FakeServer(rate_limit=TokenBucket(rate=10, burst=10))
+    path = tmp_path / "rows.jsonl"
+    path.write_text(
+        "".join(json.dumps({"person_id": "p", "title": f"T{i}"}) + "\n" for i in range(25))
+    )
+
+    with serve(fake) as loopback:
+        env = {"EDM_BASE_URL": loopback.base_url, "EDM_API_KEY": fake.issue_token()}
+        result = run("learning-records", "import", str(path), "--progress", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert "25 created, 0 already imported, 0 failed, 0 invalid" in result.stdout
+    assert sorted(r.title for r in fake.records()) == sorted(f"T{i}" for i in range(25))
+    assert "rate limited: waiting 1 s" in result.stderr
+    assert "25/25 100%" in result.stderr
 
 
 # -- export ----------------------------------------------------------------------------------

@@ -39,16 +39,24 @@ from edm_client._retry import RetryEvent, RetryPolicy
 from edm_client._version import __version__
 
 if _typing.TYPE_CHECKING:
-    from edm_client._bulk import BulkCreated, BulkCreateResult, BulkFailure
+    from edm_client._bulk import (
+        AdaptiveConcurrency,
+        BulkCreated,
+        BulkCreateResult,
+        BulkFailure,
+        BulkProgress,
+    )
     from edm_client.types import LearningRecord, SourceType
 
 # Loaded on first use: the bulk machinery brings in asyncio, a thread pool and the models, and
 # the models pydantic's model machinery, which `import edm_client` should not pay for (see
 # docs/performance.md).
 _LAZY = {
+    "AdaptiveConcurrency": "edm_client._bulk",
     "BulkCreateResult": "edm_client._bulk",
     "BulkCreated": "edm_client._bulk",
     "BulkFailure": "edm_client._bulk",
+    "BulkProgress": "edm_client._bulk",
     "LearningRecord": "edm_client.types",
     "SourceType": "edm_client.types",
 }
@@ -74,6 +82,7 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AdaptiveConcurrency",
     "AsyncClient",
     "AsyncCursorPage",
     "AsyncPaginator",
@@ -83,6 +92,7 @@ __all__ = [
     "BulkCreateResult",
     "BulkCreated",
     "BulkFailure",
+    "BulkProgress",
     "Client",
     "ConflictError",
     "CursorPage",

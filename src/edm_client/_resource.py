@@ -25,6 +25,7 @@ from typing_extensions import ParamSpec
 
 from edm_client._base_client import RequestOptions, Timeout, raw_response_mode
 from edm_client._bulk import (
+    AdaptiveConcurrency,
     BulkCreateResult,
     ProgressCallback,
     create_many,
@@ -163,28 +164,33 @@ class SyncAPIResource(Generic[M]):
         self,
         items: Iterable[Mapping[str, Any]],
         *,
-        concurrency: int = 8,
+        concurrency: int | AdaptiveConcurrency = 8,
         on_progress: ProgressCallback | None = None,
     ) -> BulkCreateResult[M]:
         """Create every item (a mapping of `create`'s arguments); one bad item never stops the rest.
 
         `items` is read as a stream (a generator over a million rows is fine): at most
-        `concurrency` items are in flight or held at once. An item without its own
+        `concurrency` items are in flight or held at once. The batch adapts to the server's
+        rate limit: it starts at `concurrency` in flight, halves that on a 429 and pauses as a
+        whole for its `Retry-After`, sends the refused items again (same idempotency key), and
+        grows back while creates succeed (see `AdaptiveConcurrency`, which may be passed as
+        `concurrency` to carry the pace across calls). An item without its own
         `idempotency_key` gets one derived from its content, so running the same batch again
         after a crash creates nothing twice (within the server's 24 h idempotency window);
         identical items therefore share one record. Items the API would reject fail on the
         spot with `InvalidRequestError`, without a request. `on_progress(done, total)` is
         called in the calling thread (or task) as items finish; `total` is None when `items`
-        has no `len()`.
+        has no `len()`. A callback taking a third argument also gets a `BulkProgress` (rate,
+        concurrency, pause) and is called when the batch pauses and resumes.
 
         Returns a `BulkCreateResult`: `.created` (index, record) and `.failed` (index, item,
         error), both in input order, `.ok` and counts.
         """
-        parse = created_parser(_model_parser(self._record))
         return create_many(
             items,
+            client=self._client,
             prepare=functools.partial(bulk_item_options, self._definition),
-            send=lambda options: self._client.request(options, parse),
+            parser=created_parser(_model_parser(self._record)),
             concurrency=concurrency,
             on_progress=on_progress,
         )
@@ -273,16 +279,16 @@ class AsyncAPIResource(Generic[M]):
         self,
         items: Iterable[Mapping[str, Any]],
         *,
-        concurrency: int = 8,
+        concurrency: int | AdaptiveConcurrency = 8,
         on_progress: ProgressCallback | None = None,
     ) -> BulkCreateResult[M]:
-        """The async twin of the sync class's `create_many`: the same arguments, items and
-        result, with up to `concurrency` items in flight as tasks on the running loop."""
-        parse = created_parser(_model_parser(self._record))
+        """The async twin of the sync class's `create_many`: the same arguments, items, pacing
+        and result, with up to `concurrency` items in flight as tasks on the running loop."""
         return await create_many_async(
             items,
+            client=self._client,
             prepare=functools.partial(bulk_item_options, self._definition),
-            send=lambda options: self._client.request(options, parse),
+            parser=created_parser(_model_parser(self._record)),
             concurrency=concurrency,
             on_progress=on_progress,
         )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from edm_client._adaptive import AdaptiveConcurrency
 from edm_client._bulk import BulkCreateResult, ProgressCallback
 from edm_client._cli._args import add_progress, column_map, count, delimiter
 from edm_client._cli._errors import FileFormatError, UsageError
@@ -41,7 +42,7 @@ class CreateMany(Protocol):
         self,
         items: Iterable[Mapping[str, Any]],
         *,
-        concurrency: int = ...,
+        concurrency: int | AdaptiveConcurrency = ...,
         on_progress: ProgressCallback | None = ...,
     ) -> BulkCreateResult[Any]: ...
 
@@ -91,7 +92,11 @@ def add_import_options(parser: argparse.ArgumentParser) -> None:
         help="write rows that failed (with _line and _error columns) to FILE; fix and import it",
     )
     parser.add_argument(
-        "--concurrency", type=count, default=8, metavar="N", help="requests in flight (8)"
+        "--concurrency",
+        type=count,
+        default=8,
+        metavar="N",
+        help="most requests in flight (8); fewer while the API answers 429",
     )
     add_progress(parser)
 
@@ -187,10 +192,9 @@ def _create_in_chunks(
     items = (row.item for row in reader.rows() if not row.errors)
     outcome = _Outcome()
     offset = 0
+    pace = AdaptiveConcurrency(concurrency)  # one for every chunk: the pace found carries on
     while chunk := list(itertools.islice(items, _CHUNK)):
-        result = create_many(
-            chunk, concurrency=concurrency, on_progress=progress.shifted(offset, total)
-        )
+        result = create_many(chunk, concurrency=pace, on_progress=progress.shifted(offset, total))
         outcome.created += result.created_count
         outcome.replayed += result.replayed_count
         outcome.failed.update((offset + f.index, str(f.error)) for f in result.failed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import math
 import shutil
 import sys
 import time
@@ -12,13 +13,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Final, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO
 
 from pydantic import BaseModel
 
 from edm_client._cli._errors import UsageError
 from edm_client._rules import parse_datetime
 from edm_client._sanitize import clip, escape_controls
+
+if TYPE_CHECKING:
+    from edm_client._bulk import BulkProgress
 
 
 @dataclass(frozen=True)
@@ -248,7 +252,8 @@ def write_record(record: BaseModel, fmt: str, stream: TextIO) -> None:
 
 
 class Progress:
-    """`on_progress(done, total)` drawing one self-updating line on a terminal, or nothing."""
+    """`on_progress(done, total[, progress])` drawing one self-updating line on a terminal, or
+    nothing. With a `BulkProgress` it also shows the rate, and the pause after a 429."""
 
     def __init__(self, label: str, stream: TextIO, *, enabled: bool) -> None:
         self._label = label
@@ -256,27 +261,36 @@ class Progress:
         self._enabled = enabled
         self._drawn_at = 0.0
         self._last = ""
+        self._was_paused = False
 
-    def __call__(self, done: int, total: int | None) -> None:
+    def __call__(self, done: int, total: int | None, progress: BulkProgress | None = None) -> None:
         if not self._enabled:
             return
         now = time.monotonic()
-        if now - self._drawn_at < 0.1 and done != total:
+        paused = progress is not None and progress.paused_for > 0
+        if now - self._drawn_at < 0.1 and done != total and paused == self._was_paused:
             return
         self._drawn_at = now
+        self._was_paused = paused
         if total:
             filled = 30 * done // total
             bar = "#" * filled + "." * (30 - filled)
             text = f"{self._label} [{bar}] {done}/{total} {100 * done // total}%"
         else:
             text = f"{self._label} {done}"
+        if progress is not None and paused:
+            text += f", rate limited: waiting {math.ceil(progress.paused_for)} s"
+        elif progress is not None and progress.rate:
+            text += f", {progress.rate:.0f}/s"
         self._stream.write("\r" + text.ljust(len(self._last)))
         self._stream.flush()
         self._last = text
 
-    def shifted(self, offset: int, total: int | None) -> Callable[[int, int | None], None]:
+    def shifted(
+        self, offset: int, total: int | None
+    ) -> Callable[[int, int | None, BulkProgress], None]:
         """A callback for one part of a larger job: `offset` items were done before it."""
-        return lambda done, _: self(offset + done, total)
+        return lambda done, _, progress: self(offset + done, total, progress)
 
     def finish(self) -> None:
         if self._enabled and self._last:

@@ -9,5 +9,6 @@ assert server.records() == [record]
 """
 
 from edm_client.testing._fake_server import FakeCollection, FakeServer, FakeTransport
+from edm_client.testing._rate_limit import TokenBucket
 
-__all__ = ["FakeCollection", "FakeServer", "FakeTransport"]
+__all__ = ["FakeCollection", "FakeServer", "FakeTransport", "TokenBucket"]

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from types import FrameType
 
 from edm_client.testing._control import CONTROL_PREFIX
 from edm_client.testing._fake_server import FakeServer
 from edm_client.testing._openapi import OPENAPI_PATH
+from edm_client.testing._rate_limit import TokenBucket
 
 TOKEN_LIFETIME = 24 * 3600.0
 
@@ -45,12 +47,45 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m edm_client
     serve.add_argument(
         "--json", action="store_true", help="print the ready line as one JSON object"
     )
+    serve.add_argument(
+        "--rate-limit",
+        type=_positive(float),
+        metavar="RATE",
+        help="limit each tenant to RATE requests per second (a token bucket); "
+        "over it, 429 with Retry-After",
+    )
+    serve.add_argument(
+        "--rate-burst",
+        type=_positive(int),
+        metavar="N",
+        help="with --rate-limit: requests a tenant may send at once (default: RATE, rounded up)",
+    )
     args = parser.parse_args(argv)
-    return _serve(args.host, args.port, seed=args.seed_demo_data, as_json=args.json)
+    if args.rate_burst is not None and args.rate_limit is None:
+        parser.error("--rate-burst needs --rate-limit")
+    rate_limit = None if args.rate_limit is None else TokenBucket(args.rate_limit, args.rate_burst)
+    return _serve(
+        args.host, args.port, seed=args.seed_demo_data, as_json=args.json, rate_limit=rate_limit
+    )
 
 
-def _serve(host: str, port: int, *, seed: bool, as_json: bool) -> int:
-    server = FakeServer()
+def _positive(kind: type[float] | type[int]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+        return value
+
+    return parse
+
+
+def _serve(
+    host: str, port: int, *, seed: bool, as_json: bool, rate_limit: TokenBucket | None = None
+) -> int:
+    server = FakeServer(rate_limit=rate_limit)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -86,15 +121,18 @@ def _announce(server: FakeServer, url: str, token: str, seeded: int, *, as_json:
         "openapi_url": url + OPENAPI_PATH,
         "control_url": url + CONTROL_PREFIX,
         "seeded_records": seeded,
+        "rate_limit": server.rate_limit and server.rate_limit.as_json(),
     }
     if as_json:
         print(json.dumps(details), flush=True)
         return
+    limit = f"# rate limit: {server.rate_limit}\n" if server.rate_limit else ""
     print(
         f"EDM_BASE_URL={url}\n"
         f"EDM_API_KEY={token}\n"
         f"# edm fake server ready: tenant {server.demo_tenant_id}, {seeded} demo records; "
         f"token valid {TOKEN_LIFETIME / 3600:g} h\n"
+        f"{limit}"
         f"# OpenAPI {url}{OPENAPI_PATH}, control API {url}{CONTROL_PREFIX}; Ctrl-C stops",
         flush=True,
     )

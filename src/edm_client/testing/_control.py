@@ -123,7 +123,7 @@ def handle_control(state: FakeState, request: httpx.Request) -> tuple[int, Any]:
     method = request.method
     if not segments:
         require_method(method, "GET")
-        return 200, _index(request)
+        return 200, _index(state, request)
     resources = {d.command: d for d in definitions()}
     match segments:
         case ["reset"]:
@@ -175,7 +175,7 @@ def _parse(model: type[_In], request: httpx.Request) -> _In:
         ) from None
 
 
-def _index(request: httpx.Request) -> dict[str, Any]:
+def _index(state: FakeState, request: httpx.Request) -> dict[str, Any]:
     base_url = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
     return {
         "service": "edm-sdk fake EDM API",
@@ -195,6 +195,7 @@ def _index(request: httpx.Request) -> dict[str, Any]:
         },
         "resources": {d.command: f"GET /_fake/{d.command}" for d in definitions()},
         "fault_exceptions": sorted(FAULT_EXCEPTIONS),
+        "rate_limit": state.rate_limiter and state.rate_limiter.spec.as_json(),
     }
 
 

@@ -47,13 +47,20 @@ class Dispatcher:
         try:
             status, body, headers = self._route(request)
         except Problem as problem:
-            return problem_response(problem, request_id, problem.headers)
+            return self._limits(request, problem_response(problem, request_id, problem.headers))
         headers = {**headers, "X-Request-ID": request_id, "Content-Type": "application/json"}
-        return httpx.Response(status, headers=headers, content=body)
+        return self._limits(request, httpx.Response(status, headers=headers, content=body))
 
     def outcome(self, fault: Fault, request: httpx.Request) -> httpx.Response | Exception:
         """What `fault` makes of `request`: a response, or the network error to meet."""
-        return fault_outcome(fault, request, self.answer)
+        outcome = fault_outcome(fault, request, self.answer)
+        return self._limits(request, outcome) if isinstance(outcome, httpx.Response) else outcome
+
+    def _limits(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """`response` with the rate limiter's headers, when the fake has one."""
+        if self.state.rate_limiter is not None:
+            response.headers.update(self.state.rate_limiter.headers(request))
+        return response
 
     def _route(self, request: httpx.Request) -> tuple[int, bytes, dict[str, str]]:
         if is_control(request.url.path):

@@ -21,6 +21,7 @@ from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_TENANT_ID
 from edm_client.testing._dispatch import Dispatcher
 from edm_client.testing._faults import make_fault, timed_out, wait_before_answer
 from edm_client.testing._openapi import openapi_document
+from edm_client.testing._rate_limit import TokenBucket
 from edm_client.testing._state import FakeState
 from edm_client.types import LearningRecord
 
@@ -49,15 +50,22 @@ class FakeServer:
         base_url: str = DEFAULT_BASE_URL,
         clock: Callable[[], datetime] | None = None,
         page_scan_limit: int | None = None,
+        rate_limit: float | TokenBucket | None = None,
     ) -> None:
         """`clock` stamps records (default: now, UTC). `page_scan_limit` makes list pages stop
         after scanning that many stored records, so short and empty pages that still have a
-        `next_cursor` can be tested."""
+        `next_cursor` can be tested. `rate_limit` (requests per second, or a `TokenBucket`)
+        gives each tenant a token bucket: a request that finds it empty gets 429 with
+        `Retry-After`, and every API response carries `RateLimit-*` headers."""
         self.base_url = base_url.rstrip("/")
         self.demo_tenant_id = DEMO_TENANT_ID
         self.demo_person_id = DEMO_PERSON_ID
+        self.rate_limit = None if rate_limit is None else TokenBucket.of(rate_limit)
+        """The per-tenant `TokenBucket` given as `rate_limit`, or None."""
         self._state = FakeState(
-            clock=clock or (lambda: datetime.now(timezone.utc)), page_scan_limit=page_scan_limit
+            clock=clock or (lambda: datetime.now(timezone.utc)),
+            page_scan_limit=page_scan_limit,
+            rate_limit=self.rate_limit,
         )
         self._dispatcher = Dispatcher(self._state)
         self._served: list[RunningServer] = []
@@ -211,7 +219,7 @@ class FakeServer:
         return self._state.requests()
 
     def reset(self) -> None:
-        """Forget records, idempotency keys, received requests and faults."""
+        """Forget records, idempotency keys, received requests and faults; refill rate limits."""
         self._state.reset()
 
     def inject_fault(

@@ -41,6 +41,8 @@ class Fault:
     after_commit: bool
     probability: float | None
     rng: random.Random | None = field(default=None, repr=False)
+    detail: str | None = None
+    """The problem's `detail`, when not the injected fault's."""
 
     def matches(self, request: httpx.Request) -> bool:
         if self.method is not None and request.method != self.method:
@@ -123,6 +125,6 @@ def fault_outcome(
     if fault.status is not None:
         headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
         title = STATUS_TITLES.get(fault.status, "Injected fault")
-        problem = Problem(fault.status, title, f"injected fault: {title.lower()}")
+        problem = Problem(fault.status, title, fault.detail or f"injected fault: {title.lower()}")
         return problem_response(problem, new_request_id(), headers)
     return response if response is not None else answer(request)

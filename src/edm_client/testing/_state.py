@@ -22,13 +22,21 @@ from edm_client.testing._collection import Caller, Collection, Created
 from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_TENANT_ID
 from edm_client.testing._faults import Fault
 from edm_client.testing._problem import Problem
+from edm_client.testing._rate_limit import RateLimiter, TokenBucket
 
 __all__ = ["FakeState"]
 
 
 class FakeState:
-    def __init__(self, *, clock: Callable[[], datetime], page_scan_limit: int | None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime],
+        page_scan_limit: int | None,
+        rate_limit: TokenBucket | None = None,
+    ) -> None:
         self.secret = secrets.token_bytes(32)
+        self.rate_limiter = None if rate_limit is None else RateLimiter(rate_limit, self.secret)
         self.clock = clock
         self.page_scan_limit = page_scan_limit
         self.lock = threading.RLock()
@@ -155,9 +163,13 @@ class FakeState:
     # -- faults and the request log -------------------------------------------------------
 
     def arrive(self, request: httpx.Request) -> Fault | None:
-        """Log an API request and use up the first fault it matches, if any."""
+        """Log an API request and use up the first fault it matches, if any; a request over
+        the rate limit meets its 429 first, as it would at a gateway in front of the service."""
         with self.lock:
             self._requests.append(request)
+            refused = self.rate_limiter.refusal(request) if self.rate_limiter else None
+            if refused is not None:
+                return refused
             for fault in self._faults:
                 if fault.matches(request):
                     if fault.remaining is not None:
@@ -178,7 +190,9 @@ class FakeState:
             return list(self._requests)
 
     def reset(self) -> None:
-        """Forget records, idempotency keys, received requests and faults."""
+        """Forget records, idempotency keys, received requests and faults; refill rate limits."""
+        if self.rate_limiter is not None:
+            self.rate_limiter.reset()
         with self.lock:
             for found in self._collections.values():
                 found.reset()
