@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import compileall
 import gc
+import gzip
 import importlib.util
 import itertools
 import json
@@ -118,6 +119,18 @@ def _answer(request: httpx.Request) -> httpx.Response:
     if request.url.path == PATH:
         return httpx.Response(200, headers=JSON_HEADERS, content=PAGE_BODY)
     return httpx.Response(200, headers=JSON_HEADERS, content=RECORD_BODY)
+
+
+def _streaming(content_encoding: str | None) -> httpx.MockTransport:
+    """A transport that answers a get with a body to be read as a stream, as a socket's is
+    (the one above hands over bodies already read), optionally compressed."""
+    body = RECORD_BODY if content_encoding is None else gzip.compress(RECORD_BODY)
+    headers = {**JSON_HEADERS, **({"Content-Encoding": "gzip"} if content_encoding else {})}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(body))
+
+    return httpx.MockTransport(answer)
 
 
 class _Envelope(TypedDict):
@@ -237,6 +250,18 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
     )
     records = client.performance.learning_records
     arecords = aclient.performance.learning_records
+    streamed = {
+        encoding: (
+            httpx.Client(transport=_streaming(encoding), base_url=BASE_URL, headers=headers),
+            Client(
+                api_key=TOKEN,
+                base_url=BASE_URL,
+                http_client=httpx.Client(transport=_streaming(encoding)),
+                tracing=False,
+            ),
+        )
+        for encoding in (None, "gzip")
+    }
     record_paths = itertools.cycle([f"{PATH}/{record_id}" for record_id in RECORD_IDS])
     record_ids = itertools.cycle(RECORD_IDS)
     post_headers = {"Content-Type": "application/json"}
@@ -283,6 +308,20 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
             copy.get(next(record_ids))
         return None
 
+    def streamed_rows(encoding: str | None) -> list[Bench]:
+        raw_http, sdk = streamed[encoding]
+        what = "get, body streamed" + (f" ({encoding})" if encoding else "")
+        floor = f"floor B: {what}"
+
+        def floor_b() -> object:
+            return LearningRecord.model_validate_json(raw_http.get(next(record_paths)).content)
+
+        sdk_records = sdk.performance.learning_records
+        return [
+            Bench(floor, _sync_bench(floor_b)),
+            Bench(what, _sync_bench(lambda: sdk_records.get(next(record_ids))), floor, None, 1.15),
+        ]
+
     get_a, get_b = "floor A: get (httpx + json.loads)", "floor B: get (httpx + model_validate_json)"
     list_rows = _row_with_floors(
         "list page of 100",
@@ -325,6 +364,8 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
             get_b,
             get_a,
         ),
+        *streamed_rows(None),
+        *streamed_rows("gzip"),
         *(
             [
                 Bench(
@@ -349,6 +390,9 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
     def close() -> None:
         raw.close()
         client.close()
+        for raw_http, sdk in streamed.values():
+            raw_http.close()
+            sdk.close()
         traced.close()
         provided.close()
         loop.run_until_complete(araw.aclose())

@@ -234,6 +234,15 @@ def make_client(
     )
 
 
+def socket_client(mode: str, base_url: str, **kwargs: Any) -> Client | AsyncClient:
+    """A client that makes its own connection pool (as users' clients do) to a loopback URL,
+    without retries unless asked, and deaf to proxy settings in the environment."""
+    kwargs.setdefault("max_retries", 0)
+    kwargs.setdefault("trust_env", False)
+    cls = Client if mode == "sync" else AsyncClient
+    return cls(api_key="test-token", base_url=base_url, **kwargs)
+
+
 def fake_api(
     server: FakeServer,
     mode: str,

@@ -13,10 +13,13 @@ that a socket can only act out as a reset or silence) narrows the parameter with
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import importlib.metadata
 import os
 import pkgutil
+import sys
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +36,7 @@ from edm_client._cli import main
 from edm_client._definition import ResourceDefinition, definitions
 from edm_client.testing import FakeServer
 from hostile import Answer, hostile_server
+from loopback import Loopback, serve
 
 TRANSPORTS = ("inprocess", "socket")
 
@@ -70,6 +74,19 @@ def server(request: pytest.FixtureRequest) -> Iterator[FakeServer]:
 
 
 @pytest.fixture
+def fake() -> FakeServer:
+    """A fresh FakeServer, not served (see `loopback`)."""
+    return FakeServer()
+
+
+@pytest.fixture
+def loopback(fake: FakeServer) -> Iterator[Loopback]:
+    """`fake` served on a loopback socket, counting connections from its side."""
+    with serve(fake) as running:
+        yield running
+
+
+@pytest.fixture
 def client(server: FakeServer) -> Iterator[Client]:
     with server.client() as client:
         yield client
@@ -79,6 +96,25 @@ def client(server: FakeServer) -> Iterator[Client]:
 async def async_client(server: FakeServer) -> AsyncIterator[AsyncClient]:
     async with server.async_client() as client:
         yield client
+
+
+@pytest.fixture
+def complaints(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[str]]]:
+    """Call it for every warning, and every error a finalizer swallowed, so far."""
+    swallowed: list[str] = []
+
+    def unraisable(hook_args: Any) -> None:
+        swallowed.append(f"{hook_args.exc_type.__name__}: {hook_args.exc_value}")
+
+    monkeypatch.setattr(sys, "unraisablehook", unraisable)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+
+        def so_far() -> list[str]:
+            gc.collect()
+            return swallowed + [f"{w.category.__name__}: {w.message}" for w in caught]
+
+        yield so_far
 
 
 @pytest.fixture(params=TRANSPORTS)

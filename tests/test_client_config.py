@@ -153,6 +153,44 @@ def test_an_unusable_base_url_is_refused_with_an_example(cls: type[Client], base
         cls(api_key="tok", base_url=base_url)
 
 
+@pytest.mark.parametrize("cls", CLIENTS)
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://edm.example/edm?x=1",
+        "https://edm.example/edm?",
+        "https://edm.example/edm#frag",
+        "https://edm.example/edm#",
+        "https://edm.example?tenant=a",
+    ],
+)
+def test_a_base_url_with_a_query_or_fragment_is_refused_at_construction(
+    cls: type[Client], base_url: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=r"query .* or fragment") as caught:
+        cls(api_key="tok", base_url=base_url)
+
+    assert caught.value.param == "base_url"
+    assert "https://edm.example.com/edm" in str(caught.value)
+
+
+def test_a_percent_encoded_question_mark_in_the_base_url_path_is_kept() -> None:
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={"data": [], "next_cursor": None})
+
+    with Client(
+        api_key="tok",
+        base_url="https://edm.example/what%3F",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    ) as client:
+        client.performance.learning_records.list()
+
+    assert seen[0].raw_path == b"/what%3F/api/v1/performance/learning-records"
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_requests_go_under_the_base_url_path(mode: str) -> None:
     seen: list[httpx.URL] = []
@@ -644,3 +682,45 @@ def test_a_retry_policy_of_the_wrong_type_is_refused(cls: type[Client] | type[As
             base_url="https://edm.example.com",
             retry_policy={"max_retries": 3},  # type: ignore[arg-type]
         )
+
+
+UNUSABLE_SETTINGS = [
+    *(("max_empty_pages", v) for v in (0, -1, 2.5, "100", True)),
+    *(("max_response_bytes", v) for v in (0, -5, 1.5, "1024", False)),
+    *(("total_timeout", v) for v in (0, -1, float("nan"), float("inf"), "10", True)),
+]
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+@pytest.mark.parametrize(("setting", "value"), UNUSABLE_SETTINGS)
+def test_an_unusable_limit_is_refused_naming_it_on_the_client_and_in_with_options(
+    cls: type[Client], setting: str, value: Any
+) -> None:
+    with pytest.raises(InvalidRequestError, match=setting) as caught:
+        cls(api_key="tok", base_url="https://edm.test", **{setting: value})
+    assert caught.value.param == setting
+
+    client = cls(api_key="tok", base_url="https://edm.test")
+    with pytest.raises(InvalidRequestError, match=setting):
+        client.with_options(**{setting: value})
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("max_empty_pages", None), ("max_response_bytes", None), ("trust_env", None)],
+)
+def test_a_limit_that_has_no_off_switch_refuses_none(
+    cls: type[Client], setting: str, value: Any
+) -> None:
+    with pytest.raises(InvalidRequestError, match=setting):
+        cls(api_key="tok", base_url="https://edm.test", **{setting: value})
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+@pytest.mark.parametrize("value", [0, "false"])
+def test_trust_env_must_be_true_or_false(cls: type[Client], value: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="trust_env") as caught:
+        cls(api_key="tok", base_url="https://edm.test", trust_env=value)
+
+    assert caught.value.param == "trust_env"

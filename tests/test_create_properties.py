@@ -28,7 +28,7 @@ from edm_client.types import LearningRecord, SourceType
 FIELDS = tuple(
     name
     for name in inspect.signature(LearningRecords.create).parameters
-    if name not in ("self", "idempotency_key", "timeout", "extra_headers")
+    if name not in ("self", "idempotency_key", "timeout", "total_timeout", "extra_headers")
 )
 ID_FIELDS = ("person_id", "linked_cohort_id", "linked_assessment_id")
 NO_JSON = object()  # a value with no JSON form a naive client could send
@@ -237,6 +237,9 @@ def _non_finite(arguments: dict[str, Any]) -> bool:
         st.none(), st.text(max_size=300), st.integers(), st.binary(max_size=4)
     ),
     timeout=st.one_of(st.none(), st.floats(), st.integers(-5, 5), st.text(max_size=3)),
+    total_timeout=st.one_of(
+        st.none(), st.floats(min_value=1), st.floats(max_value=0), st.integers(-5, 5), st.text()
+    ),
     extra_headers=st.one_of(
         st.none(),
         st.integers(),
@@ -246,7 +249,7 @@ def _non_finite(arguments: dict[str, Any]) -> bool:
     ),
 )
 def test_create_call_options_are_sent_or_refused_before_the_network(
-    idempotency_key: Any, timeout: Any, extra_headers: Any
+    idempotency_key: Any, timeout: Any, total_timeout: Any, extra_headers: Any
 ) -> None:
     server = FakeServer()
     refused: InvalidRequestError | None = None
@@ -257,12 +260,13 @@ def test_create_call_options_are_sent_or_refused_before_the_network(
                 title="Options",
                 idempotency_key=idempotency_key,
                 timeout=timeout,
+                total_timeout=total_timeout,
                 extra_headers=extra_headers,
             )
         except InvalidRequestError as exc:
             refused = exc
     if refused is not None:
-        assert refused.param in ("idempotency_key", "timeout", "extra_headers")
+        assert refused.param in ("idempotency_key", "timeout", "total_timeout", "extra_headers")
         assert server.requests == []
     else:
         assert server.records() == [record]

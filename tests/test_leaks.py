@@ -7,34 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import sys
 import tracemalloc
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from edm_client import AsyncClient, Client
 from edm_client.testing import FakeServer
-from loopback import Loopback, serve
+from loopback import Loopback
 
 CLIENTS = 1_000
 # tracemalloc's noise over 1,000 iterations is ~30 KB; a leak of one small object per client
 # (a dict, a client, a pool) would be well past this.
 MEMORY_NOISE = 256 * 1024
-
-
-@pytest.fixture
-def fake() -> FakeServer:
-    return FakeServer()
-
-
-@pytest.fixture
-def loopback(fake: FakeServer) -> Iterator[Loopback]:
-    with serve(fake) as running:
-        yield running
 
 
 def memory_growth(fake: FakeServer, run: Callable[[int], None], times: int) -> int:
@@ -115,25 +102,6 @@ def test_1000_with_options_copies_leave_memory_flat(fake: FakeServer) -> None:
 
 
 # -- clients dropped without closing -------------------------------------------------------
-
-
-@pytest.fixture
-def complaints(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[str]]]:
-    """Call it for every warning, and every error a finalizer swallowed, so far."""
-    swallowed: list[str] = []
-
-    def unraisable(hook_args: Any) -> None:
-        swallowed.append(f"{hook_args.exc_type.__name__}: {hook_args.exc_value}")
-
-    monkeypatch.setattr(sys, "unraisablehook", unraisable)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-
-        def so_far() -> list[str]:
-            gc.collect()
-            return swallowed + [f"{w.category.__name__}: {w.message}" for w in caught]
-
-        yield so_far
 
 
 async def test_async_client_dropped_without_aclose_in_a_running_loop_closes_quietly(

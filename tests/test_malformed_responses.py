@@ -3,13 +3,23 @@ error, with the body attached and a message a person can act on."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import httpx
 import pytest
 
-from _helpers import MODES, Api, json_response, make_client, record_json, sleeps_fixture
+import raw_server
+from _helpers import (
+    MODES,
+    Api,
+    json_response,
+    make_client,
+    record_json,
+    sleeps_fixture,
+    socket_client,
+)
 from edm_client import (
     APIResponseValidationError,
     APIStatusError,
@@ -447,9 +457,67 @@ async def test_a_redirect_to_a_login_page_is_a_status_error_not_followed(mode: s
     with pytest.raises(APIStatusError) as caught:
         await api.get("per_1")
 
-    assert str(caught.value) == "302 Found: the server sent an HTML page: Sign in - Corp SSO"
+    assert str(caught.value) == (
+        "302 Found: the server answered with a redirect to 'https://sso.example/login', which "
+        "the client does not follow (the token is never sent on to another address); check "
+        "base_url (the server sent an HTML page: Sign in - Corp SSO)"
+    )
     assert caught.value.response.headers["Location"] == "https://sso.example/login"
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_redirect_over_the_socket_says_where_it_pointed(mode: str) -> None:
+    def answer(conn: socket.socket, request_head: bytes) -> None:
+        conn.sendall(
+            raw_server.head(
+                "301 Moved Permanently",
+                {"Location": "https://edm.example.com/api/v1/", "Content-Length": "0"},
+            )
+        )
+
+    with raw_server.serve(answer) as url:
+        api = Api(socket_client(mode, url))
+        with pytest.raises(APIStatusError) as caught:
+            await api.get("per_1")
+        await api.close()
+
+    assert caught.value.status_code == 301
+    assert "redirect to 'https://edm.example.com/api/v1/'" in str(caught.value)
+    assert "does not follow" in str(caught.value)
+    assert "base_url" in str(caught.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_redirect_location_is_clipped_and_its_control_characters_escaped(
+    mode: str,
+) -> None:
+    # C1 controls: 0x9b is a one-byte CSI to some terminals. (A Location with C0 controls such
+    # as ESC is refused by httpx itself as an invalid URL, with the character escaped.)
+    location = b"https://evil.example/\x9b31mred\x85" + b"a" * 5000
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(308, headers=[(b"Location", location)])
+
+    api = _api(mode, handler)
+
+    with pytest.raises(APIStatusError) as caught:
+        await api.get("per_1")
+
+    message = str(caught.value)
+    assert "\x9b" not in message
+    assert "\x85" not in message
+    assert "https://evil.example/\\x9b31mred\\x85aaa" in message
+    assert "aaaa…'" in message
+    assert len(message) < 500
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_redirect_without_a_location_says_so(mode: str) -> None:
+    api = _api(mode, _always(302, b""))
+
+    with pytest.raises(APIStatusError, match="a redirect without a Location"):
+        await api.get("per_1")
 
 
 @pytest.mark.parametrize("mode", MODES)

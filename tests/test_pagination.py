@@ -270,6 +270,80 @@ async def test_empty_pages_with_a_next_cursor_do_not_end_the_listing(mode: str) 
 # -- a server that misbehaves ----------------------------------------------------------------
 
 
+def _endless_empty_pages(calls: list[str]) -> Any:
+    """Answers every list request with no records and a fresh next_cursor."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.params.get("cursor", ""))
+        return json_response(200, {"data": [], "next_cursor": f"c{len(calls)}"})
+
+    return handler
+
+
+async def _drain(api: Api, how: str) -> None:
+    if how == "iterate":
+        await api.list()
+    elif api.is_async:
+        await api.records.list().to_pandas()
+    else:
+        api.records.list().to_pandas()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("how", ["iterate", "to_pandas"])
+async def test_endless_empty_pages_stop_after_the_default_of_a_hundred(mode: str, how: str) -> None:
+    calls: list[str] = []
+    api = Api(make_client(mode, handler=_endless_empty_pages(calls)))
+
+    with pytest.raises(APIResponseValidationError) as caught:
+        await _drain(api, how)
+
+    assert len(calls) == 100
+    assert "100 empty pages in a row" in str(caught.value)
+    assert "max_empty_pages=" in str(caught.value)
+    assert str(caught.value).endswith("(request id req_mock).")
+    assert caught.value.body == {"data": [], "next_cursor": "c100"}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_max_empty_pages_is_set_on_the_client(mode: str) -> None:
+    calls: list[str] = []
+    api = Api(make_client(mode, handler=_endless_empty_pages(calls), max_empty_pages=3))
+
+    with pytest.raises(APIResponseValidationError, match="3 empty pages in a row"):
+        await api.list()
+
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_max_empty_pages_is_set_on_a_with_options_copy(mode: str) -> None:
+    calls: list[str] = []
+    client = make_client(mode, handler=_endless_empty_pages(calls))
+    api = Api(client.with_options(max_empty_pages=7))
+
+    with pytest.raises(APIResponseValidationError, match="7 empty pages in a row"):
+        await api.list()
+
+    assert len(calls) == 7
+    assert client.max_empty_pages == 100
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_only_consecutive_empty_pages_count_toward_the_bound(mode: str) -> None:
+    shapes = [0, 0, 1, 0, 0, 1, 0, 0, 0]  # records per page; the last page ends the listing
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params.get("cursor", "0"))
+        data = [record_json(id=f"per_{n:026d}")] * shapes[n]
+        cursor = None if n == len(shapes) - 1 else str(n + 1)
+        return json_response(200, {"data": data, "next_cursor": cursor})
+
+    api = Api(make_client(mode, handler=handler, max_empty_pages=3))
+
+    assert len(await api.list()) == 2
+
+
 def _looping_server() -> Any:
     """Answers every list request with one record and the same next_cursor."""
     calls = {"n": 0}

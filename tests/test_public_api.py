@@ -237,6 +237,7 @@ def test_create_has_the_promised_keyword_only_parameters() -> None:
         *WRITABLE_FIELDS,
         "idempotency_key",
         "timeout",
+        "total_timeout",
         "extra_headers",
     ]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(parameters.values())[1:])
@@ -250,7 +251,7 @@ def test_create_has_the_promised_keyword_only_parameters() -> None:
 def test_list_has_the_promised_parameters() -> None:
     parameters = inspect.signature(LearningRecords.list).parameters
 
-    assert list(parameters)[1:] == [*LIST_PARAMETERS, "timeout", "extra_headers"]
+    assert list(parameters)[1:] == [*LIST_PARAMETERS, "timeout", "total_timeout", "extra_headers"]
     assert parameters["include_deleted"].default is False
 
 
@@ -258,7 +259,7 @@ def test_get_takes_the_id_positionally() -> None:
     parameters = inspect.signature(LearningRecords.get).parameters
 
     assert parameters["record_id"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-    assert list(parameters)[2:] == ["timeout", "extra_headers"]
+    assert list(parameters)[2:] == ["timeout", "total_timeout", "extra_headers"]
 
 
 def test_client_and_async_client_take_the_same_arguments() -> None:

@@ -88,6 +88,7 @@ def test_list_takes_every_filter_then_the_paging_and_request_options(
         "limit",
         "cursor",
         "timeout",
+        "total_timeout",
         "extra_headers",
     ]
     assert all(p.default is not inspect.Parameter.empty for p in parameters.values())

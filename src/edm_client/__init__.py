@@ -29,6 +29,7 @@ from edm_client._exceptions import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     UnprocessableEntityError,
 )
 from edm_client._hooks import AttemptEvent, Hooks, OutcomeEvent, ResponseEvent
@@ -109,6 +110,7 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "ResponseEvent",
+    "ResponseTooLargeError",
     "RetryEvent",
     "RetryPolicy",
     "SourceType",

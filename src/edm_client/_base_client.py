@@ -1,8 +1,9 @@
 """The request pipeline: auth, headers, timeouts, retries, error mapping and parsing.
 
 The logic is written once, as a generator (`_BaseClient._attempts`) that yields what it needs
-done: an `httpx.Request` to send, a float of seconds to sleep, or `_FETCH_TOKEN`. The sync and
-async clients each drive it with their own I/O, so they cannot drift apart.
+done: an `httpx.Request` to send and read the body of (its extensions carry the per-wait
+timeouts and the call's deadline), a float of seconds to sleep, or `_FETCH_TOKEN`. The sync
+and async clients each drive it with their own I/O, so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import inspect
 import logging
+import math
 import os
 import sys
 import time
@@ -22,24 +24,38 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 import httpx
 from typing_extensions import Self
 
-from edm_client._config import (
-    ApiKey,
-    checked_token,
-    headers_problem,
-    resolve_credentials,
+from edm_client._body import (
+    ACCEPT_ENCODING,
+    BodyReader,
+    check_read_body,
+    store_body,
 )
+from edm_client._config import (
+    NOT_GIVEN,
+    ApiKey,
+    NotGiven,
+    checked_token,
+    checked_total_timeout,
+    headers_problem,
+    positive_int,
+    resolve_credentials,
+    warn_if_proxied,
+)
+from edm_client._deadline import DEADLINE, call_deadline
 from edm_client._exceptions import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     EDMError,
     InvalidRequestError,
 )
 from edm_client._hooks import Hooks, checked_hooks, observe, observers
 from edm_client._http_pool import (
+    Pool,
     close_dropped_async_pool,
     close_dropped_pool,
-    default_ssl_context,
     request_url,
+    uses_proxy,
 )
 from edm_client._logging import logger
 from edm_client._params import check_timeout
@@ -55,7 +71,11 @@ R = TypeVar("R")
 E = TypeVar("E", bound=EDMError)
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
+DEFAULT_TOTAL_TIMEOUT: Final = 120.0
+"""Above the worst case of the default attempts: 3 x (5 s + 30 s) and two backoff waits."""
 DEFAULT_MAX_RETRIES: Final = 2
+_SHORTEST_ATTEMPT: Final = 0.001
+"""An attempt, or a retry, is not started with less time than this left."""
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 
 Timeout: TypeAlias = float | httpx.Timeout
@@ -100,6 +120,7 @@ class RequestOptions:
     timeout: Timeout | None = None
     extra_headers: Mapping[str, str] | None = None
     idempotency_key: str | None = None
+    total_timeout: float | NotGiven | None = NOT_GIVEN
     operation: str | None = None
     """What hooks and traces call this, e.g. `learning_records.create`."""
     path_template: str | None = None
@@ -107,6 +128,8 @@ class RequestOptions:
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout)
+        if not isinstance(self.total_timeout, NotGiven):
+            checked_total_timeout(self.total_timeout)
         problem = headers_problem(self.extra_headers)
         if problem:
             raise InvalidRequestError(f"extra_headers: {problem}", param="extra_headers")
@@ -120,7 +143,7 @@ class RequestOptions:
 
 
 class _BaseClient:
-    _http: httpx.Client | httpx.AsyncClient
+    _pool: Pool[httpx.Client] | Pool[httpx.AsyncClient]
     _owns_http: bool = True
     """False for a `with_options` copy: closing it leaves the shared pool open."""
     _pool_owner: _BaseClient | None = None
@@ -135,10 +158,19 @@ class _BaseClient:
         max_retries: int | None,
         default_headers: Mapping[str, str] | None,
         retry_policy: RetryPolicy | None,
+        max_empty_pages: int,
+        max_response_bytes: int,
+        total_timeout: float | None,
         hooks: Hooks | Iterable[Hooks] | None = None,
         tracing: bool = True,
     ) -> None:
         api_key, self.base_url = resolve_credentials(api_key, base_url)
+        self.total_timeout = checked_total_timeout(total_timeout)
+        """Seconds a whole call may take, every attempt and wait included; None: no limit."""
+        self.max_empty_pages = positive_int("max_empty_pages", max_empty_pages)
+        """Empty pages in a row (each with a next_cursor) a listing follows before it raises."""
+        self.max_response_bytes = positive_int("max_response_bytes", max_response_bytes)
+        """The largest body, once decoded, the client reads; a larger one raises."""
         check_timeout(timeout)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise InvalidRequestError(
@@ -147,6 +179,8 @@ class _BaseClient:
                 param="retry_policy",
             )
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeouts = self.timeout.as_dict()
+        self._longest_wait = _longest(self._timeouts)
         policy = retry_policy or RetryPolicy()
         if max_retries is not None and max_retries != policy.max_retries:
             policy = RetryPolicy(**{**_policy_fields(policy), "max_retries": max_retries})
@@ -182,13 +216,18 @@ class _BaseClient:
         retry_policy: RetryPolicy | None = None,
         hooks: Hooks | Iterable[Hooks] | None = None,
         tracing: bool | None = None,
+        max_empty_pages: int | None = None,
+        max_response_bytes: int | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> Self:
         """A copy with other settings that shares this client's connection pool.
 
+        A setting left out keeps this client's (`total_timeout=None` removes the limit);
         `default_headers` are added to this client's; `hooks` replace its hooks (to add one,
         pass `[*client.hooks, more]`). Closing the copy leaves the pool open.
         """
         cls: Any = type(self)  # Client or AsyncClient, whose constructors take http_client
+        pool = self._pool
         copy: Self = cls(
             api_key=self._api_key,
             base_url=self.base_url,
@@ -198,8 +237,16 @@ class _BaseClient:
             retry_policy=retry_policy or self.retry_policy,
             hooks=self.hooks if hooks is None else hooks,
             tracing=self.tracing if tracing is None else tracing,
-            http_client=self._http,
+            max_empty_pages=self.max_empty_pages if max_empty_pages is None else max_empty_pages,
+            max_response_bytes=(
+                self.max_response_bytes if max_response_bytes is None else max_response_bytes
+            ),
+            total_timeout=(
+                self.total_timeout if isinstance(total_timeout, NotGiven) else total_timeout
+            ),
+            http_client=pool.http,
         )
+        copy._pool = pool
         copy._owns_http = False
         copy._pool_owner = self  # the pool is closed when its owner is dropped, not before
         return copy
@@ -217,12 +264,23 @@ class _BaseClient:
         settings: dict[str, Any] = {
             "base_url": str(self.base_url),
             "timeout": self.timeout,
+            "total_timeout": self.total_timeout,
             "max_retries": self.max_retries,
         }
         if self._default_headers:
             settings["default_headers"] = sorted(self._default_headers)
         inner = ", ".join(f"{name}={value!r}" for name, value in settings.items())
         return f"{type(self).__name__}({inner})"
+
+    def _adopt_pool(self) -> None:
+        if self._pool.http.headers.get("accept-encoding") != ACCEPT_ENCODING:
+            # Only what _body can inflate with a bound: an httpx client offers br and zstd
+            # too when their packages happen to be installed. (Pools the SDK makes ask for
+            # exactly this already, which costs nothing per request.)
+            self._headers["Accept-Encoding"] = ACCEPT_ENCODING
+            self._signed = ("", {})
+        if self.base_url.scheme == "http" and uses_proxy(self._pool.http, self.base_url):
+            warn_if_proxied(self.base_url)
 
     def _signed_headers(self, token: str) -> dict[str, str]:
         """The client's headers with `Authorization`, built once per token (never mutate it)."""
@@ -232,7 +290,9 @@ class _BaseClient:
             self._signed = signed
         return signed[1]
 
-    def _build_request(self, options: RequestOptions, token: str) -> httpx.Request:
+    def _build_request(
+        self, options: RequestOptions, token: str, deadline: float | None, left: float | None
+    ) -> httpx.Request:
         headers = self._signed_headers(token)
         if (
             options.content is not None
@@ -246,17 +306,28 @@ class _BaseClient:
                 headers[IDEMPOTENCY_HEADER] = options.idempotency_key
             if options.extra_headers:
                 headers.update(options.extra_headers)
+        if options.timeout is None:
+            timeouts, longest = self._timeouts, self._longest_wait
+        else:
+            timeouts = httpx.Timeout(options.timeout).as_dict()
+            longest = _longest(timeouts)
+        if left is not None and left < longest:
+            # No single wait may outlast the call (the dict is shared: never change it).
+            timeouts = {p: left if t is None or t > left else t for p, t in timeouts.items()}
+        extensions: dict[str, Any] = {"timeout": timeouts}
+        if deadline is not None:
+            extensions[DEADLINE] = deadline
         url = self._url_prefix + options.path
         if options.params:
             # Encoded into the URL, as httpx would: a listing asked for again then reuses the
             # parsed URL (`request_url`), where params given apart are merged in on every request.
             url += "?" + str(httpx.QueryParams(options.params))
-        request = self._http.build_request(
+        request = self._pool.http.build_request(
             options.method,
             request_url(url),
             content=options.content,
             headers=headers,
-            timeout=self.timeout if options.timeout is None else options.timeout,
+            extensions=extensions,
         )
         # Users keep requests (`e.request`, `.http_response.request`): their pickles and
         # deep copies must not carry the token.
@@ -274,24 +345,41 @@ class _BaseClient:
 
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """Run one call to completion: yields steps for the driver, returns the result."""
-        if self._http.is_closed:
+        pool = self._pool
+        if pool.closed or (pool.http.is_closed and not pool.owned):
             raise EDMError(
                 f"This {type(self).__name__} is closed (by close() or the end of its `with` "
                 "block), and so are its with_options() copies, which share its connections; "
                 "create a new client."
             )
+        pool.check_fork()
         raw = raw_response_mode.get()
         policy = self.retry_policy
         provider = None if isinstance(self._api_key, str) else self._api_key
+        total = (
+            self.total_timeout
+            if isinstance(options.total_timeout, NotGiven)
+            else options.total_timeout
+        )
+        deadline = None if total is None else time.monotonic() + total
         refreshed = False
         retries = 0
+        attempts = 0
         while True:
             token = self._api_key if provider is None else (yield _FETCH_TOKEN)
-            request = self._build_request(options, token)  # type: ignore[arg-type]
+            left = None if deadline is None else deadline - time.monotonic()
+            request = self._build_request(options, token, deadline, left)  # type: ignore[arg-type]
+            if left is not None and left < _SHORTEST_ATTEMPT:
+                raise _out_of_time(request, total, attempts)
+            attempts += 1
             started = time.perf_counter()
+            # The driver sends the request and reads the body, by the deadline it carries;
+            # the outcome is the response, or the exception that ended the attempt.
             outcome = yield request
             error: APIConnectionError | None = None
             response: httpx.Response | None = None
+            if isinstance(outcome, EDMError):
+                raise outcome  # the body broke a bound or its encoding: not retried
             if isinstance(outcome, httpx.Response):
                 response = outcome
                 _log_response(response, retries + 1, started)
@@ -302,13 +390,18 @@ class _BaseClient:
                     refreshed = True
                     continue
                 if retries >= policy.max_retries or not policy.should_retry(response):
-                    raise _after_attempts(status_error(response), retries + 1 + refreshed)
+                    raise _after_attempts(status_error(response), attempts)
             else:
+                if deadline is not None and deadline - time.monotonic() < _SHORTEST_ATTEMPT:
+                    raise _out_of_time(request, total, attempts)
                 error = _connection_error(outcome, request)
                 _log_error(request, error, retries + 1)
                 if retries >= policy.max_retries or not isinstance(outcome, httpx.TransportError):
-                    raise _after_attempts(error, retries + 1 + refreshed)
+                    raise _after_attempts(error, attempts)
             delay = policy.delay(retries, response)
+            if deadline is not None and time.monotonic() + delay + _SHORTEST_ATTEMPT > deadline:
+                last = error or status_error(response)  # type: ignore[arg-type]  # one is set
+                raise _no_time_to_retry(request, total, attempts, delay, last) from last
             retries += 1
             if policy.on_retry is not None:
                 policy.on_retry(RetryEvent(retries, delay, error, response))
@@ -326,16 +419,17 @@ class _BaseClient:
 class SyncAPIClient(_BaseClient):
     """Drives the pipeline with blocking I/O over an `httpx.Client`."""
 
-    _http: httpx.Client
+    _pool: Pool[httpx.Client]
 
-    def __init__(self, *, http_client: httpx.Client | None, **kwargs: Any) -> None:
+    def __init__(self, *, http_client: httpx.Client | None, trust_env: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise EDMError("http_client must be an httpx.Client (use AsyncClient for async).")
-        self._http = http_client or httpx.Client(timeout=self.timeout, verify=default_ssl_context())
-        if http_client is None:
+        self._pool = Pool(httpx.Client, http_client, self.timeout, _checked_flag(trust_env))
+        if self._pool.owned:
             # The finalizer holds the pool, not the client, so the pool outlives the client.
-            weakref.finalize(self, close_dropped_pool, self._http).atexit = False
+            weakref.finalize(self, close_dropped_pool, self._pool).atexit = False
+        self._adopt_pool()
 
     def request(self, options: RequestOptions, parser: Parser[R]) -> R:
         steps = self._steps(options, parser)
@@ -345,10 +439,7 @@ class SyncAPIClient(_BaseClient):
             while True:
                 step = send(result)
                 if isinstance(step, httpx.Request):
-                    try:
-                        result = self._http.send(step)
-                    except httpx.RequestError as exc:
-                        result = exc
+                    result = self._exchange(step)
                 elif isinstance(step, _FetchToken):
                     result = self._fetch_token()
                 else:
@@ -363,6 +454,28 @@ class SyncAPIClient(_BaseClient):
                 steps.throw(exc)
             raise
 
+    def _exchange(self, request: httpx.Request) -> httpx.Response | Exception:
+        """One attempt: the response with its body read, or what went wrong."""
+        deadline = request.extensions.get(DEADLINE)
+        token = call_deadline.set(deadline)
+        try:
+            response = self._pool.http.send(request, stream=True)
+            try:
+                if response.is_stream_consumed:  # an in-memory transport read it already
+                    check_read_body(response, self.max_response_bytes)
+                else:
+                    reader = BodyReader(response, self.max_response_bytes, deadline)
+                    for chunk in response.iter_raw() if reader.raw else response.iter_bytes():
+                        reader.feed(chunk)
+                    store_body(response, reader.body())
+            finally:
+                response.close()
+        except (httpx.RequestError, EDMError) as exc:
+            return exc
+        finally:
+            call_deadline.reset(token)
+        return response
+
     def _fetch_token(self) -> str:
         token = self._api_key()  # type: ignore[operator]
         if inspect.isawaitable(token):
@@ -374,11 +487,13 @@ class SyncAPIClient(_BaseClient):
     def close(self) -> None:
         """Close the connection pool (copies from `with_options` share it and do not close it)."""
         if self._owns_http:
-            self._http.close()
+            self._pool.closed = True
+            self._pool.http.close()
 
     @property
     def is_closed(self) -> bool:
-        return self._http.is_closed
+        pool = self._pool
+        return pool.closed or (pool.http.is_closed and not pool.owned)
 
     def __enter__(self) -> Self:
         return self
@@ -395,19 +510,27 @@ class SyncAPIClient(_BaseClient):
 class AsyncAPIClient(_BaseClient):
     """Drives the pipeline with asyncio I/O over an `httpx.AsyncClient`."""
 
-    _http: httpx.AsyncClient
+    _pool: Pool[httpx.AsyncClient]
 
-    def __init__(self, *, http_client: httpx.AsyncClient | None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, http_client: httpx.AsyncClient | None, trust_env: bool, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise EDMError("http_client must be an httpx.AsyncClient (use Client for sync).")
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout, verify=default_ssl_context()
-        )
-        if http_client is None:
-            weakref.finalize(self, close_dropped_async_pool, self._http).atexit = False
+        self._pool = Pool(httpx.AsyncClient, http_client, self.timeout, _checked_flag(trust_env))
+        if self._pool.owned:
+            weakref.finalize(self, close_dropped_async_pool, self._pool).atexit = False
+        self._adopt_pool()
+        import asyncio  # here, so that `import edm_client` does not load asyncio
+
+        self._asyncio = asyncio
 
     async def request(self, options: RequestOptions, parser: Parser[R]) -> R:
+        pool = self._pool
+        loop = self._asyncio.get_running_loop()
+        if pool.loop is not loop:
+            await pool.enter_loop(loop)
         steps = self._steps(options, parser)
         send = steps.send
         result: Any = None
@@ -415,16 +538,11 @@ class AsyncAPIClient(_BaseClient):
             while True:
                 step = send(result)
                 if isinstance(step, httpx.Request):
-                    try:
-                        result = await self._http.send(step)
-                    except httpx.RequestError as exc:
-                        result = exc
+                    result = await self._exchange(step)
                 elif isinstance(step, _FetchToken):
                     result = await self._fetch_token()
                 else:
-                    import asyncio  # here, so that `import edm_client` does not load asyncio
-
-                    await asyncio.sleep(step)
+                    await self._asyncio.sleep(step)
                     result = None
         except StopIteration as done:
             value: R = done.value
@@ -435,6 +553,29 @@ class AsyncAPIClient(_BaseClient):
                 steps.throw(exc)
             raise
 
+    async def _exchange(self, request: httpx.Request) -> httpx.Response | Exception:
+        """One attempt: the response with its body read, or what went wrong."""
+        deadline = request.extensions.get(DEADLINE)
+        token = call_deadline.set(deadline)
+        try:
+            response = await self._pool.http.send(request, stream=True)
+            try:
+                if response.is_stream_consumed:  # an in-memory transport read it already
+                    check_read_body(response, self.max_response_bytes)
+                else:
+                    reader = BodyReader(response, self.max_response_bytes, deadline)
+                    chunks = response.aiter_raw() if reader.raw else response.aiter_bytes()
+                    async for chunk in chunks:
+                        reader.feed(chunk)
+                    store_body(response, reader.body())
+            finally:
+                await response.aclose()
+        except (httpx.RequestError, EDMError) as exc:
+            return exc
+        finally:
+            call_deadline.reset(token)
+        return response
+
     async def _fetch_token(self) -> str:
         token = self._api_key()  # type: ignore[operator]
         if inspect.isawaitable(token):
@@ -444,7 +585,8 @@ class AsyncAPIClient(_BaseClient):
     async def close(self) -> None:
         """Close the connection pool (copies from `with_options` share it and do not close it)."""
         if self._owns_http:
-            await self._http.aclose()
+            self._pool.closed = True
+            await self._pool.http.aclose()
 
     async def aclose(self) -> None:
         """Same as `close()`, named as httpx names it."""
@@ -452,7 +594,8 @@ class AsyncAPIClient(_BaseClient):
 
     @property
     def is_closed(self) -> bool:
-        return self._http.is_closed
+        pool = self._pool
+        return pool.closed or (pool.http.is_closed and not pool.owned)
 
     async def __aenter__(self) -> Self:
         return self
@@ -466,6 +609,18 @@ class AsyncAPIClient(_BaseClient):
         await self.close()
 
 
+def _longest(timeouts: dict[str, float | None]) -> float:
+    return max((math.inf if t is None else t for t in timeouts.values()), default=math.inf)
+
+
+def _checked_flag(trust_env: object) -> bool:
+    if not isinstance(trust_env, bool):
+        raise InvalidRequestError(
+            f"trust_env must be True or False, not {trust_env!r}", param="trust_env"
+        )
+    return trust_env
+
+
 def _policy_fields(policy: RetryPolicy) -> dict[str, Any]:
     return {name: getattr(policy, name) for name in policy.__dataclass_fields__}
 
@@ -476,6 +631,35 @@ def _after_attempts(error: E, attempts: int) -> E:
         error.message = f"{error.message.rstrip('.')}. Failed after {attempts} attempts."
         error.args = (error.message,)
     return error
+
+
+def _out_of_time(request: httpx.Request, total: float | None, attempts: int) -> APITimeoutError:
+    return APITimeoutError(
+        f"{request.method} {request.url} did not finish within total_timeout={total:g} s "
+        f"({_attempts_made(attempts)}); {_RAISE_TOTAL_TIMEOUT}",
+        request=request,
+    )
+
+
+def _no_time_to_retry(
+    request: httpx.Request, total: float | None, attempts: int, delay: float, last: APIError
+) -> APITimeoutError:
+    return APITimeoutError(
+        f"{request.method} {request.url} stopped after {_attempts_made(attempts)}: waiting "
+        f"{delay:.2f} s for the next retry would pass total_timeout={total:g} s. The last "
+        f"attempt failed with: {last.message.rstrip('.')}. To wait, {_RAISE_TOTAL_TIMEOUT}",
+        request=request,
+    )
+
+
+_RAISE_TOTAL_TIMEOUT: Final = (
+    "raise total_timeout= (on the call, the client or with_options), or pass "
+    "total_timeout=None for no limit."
+)
+
+
+def _attempts_made(attempts: int) -> str:
+    return f"{attempts} attempt{'' if attempts == 1 else 's'}"
 
 
 def _connection_error(exc: BaseException, request: httpx.Request) -> APIConnectionError:

@@ -6,6 +6,7 @@ Every message names the setting and the fix, and never shows a token or header v
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import sys
 import warnings
@@ -14,7 +15,7 @@ from typing import Final, TypeAlias
 
 import httpx
 
-from edm_client._exceptions import EDMError
+from edm_client._exceptions import EDMError, InvalidRequestError
 
 API_KEY_ENV: Final = "EDM_API_KEY"
 BASE_URL_ENV: Final = "EDM_BASE_URL"
@@ -67,6 +68,15 @@ def checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
             f"base_url {str(base_url)!r} must be an http:// or https:// URL with a host, "
             "e.g. https://edm.example.com"
         )
+    if "?" in str(url) or "#" in str(url):  # in a parsed URL, only as query and fragment marks
+        # Paths are appended to the base URL's text, so they would land inside its query or
+        # fragment and every request would go to the same wrong place.
+        raise InvalidRequestError(
+            f"base_url {str(url)!r} must not contain a query (?...) or fragment (#...): "
+            "API paths are added after it. Pass the address up to its path, e.g. "
+            "https://edm.example.com/edm",
+            param="base_url",
+        )
     if url.scheme == "http" and not _is_loopback(url.host):
         warnings.warn(
             f"base_url {str(url)!r} uses plain http:// to a host other than this machine: "
@@ -75,6 +85,57 @@ def checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
             stacklevel=_caller_stacklevel(),
         )
     return url
+
+
+def warn_if_proxied(url: httpx.URL) -> None:
+    """`url` is plain http:// and requests to it go through a proxy (for a host elsewhere,
+    `checked_base_url` has already warned)."""
+    if _is_loopback(url.host):
+        warnings.warn(
+            f"base_url {str(url)!r} uses plain http:// and requests to it go through a proxy "
+            "(HTTP_PROXY or ALL_PROXY in the environment, or the http_client's own): the API "
+            "token would reach the proxy unencrypted. Exclude the host with NO_PROXY, pass "
+            "trust_env=False, or use https://.",
+            InsecureTransportWarning,
+            stacklevel=_caller_stacklevel(),
+        )
+
+
+class NotGiven:
+    """The type of `NOT_GIVEN`: an argument left out, where None means something of its own
+    (`total_timeout=None` removes the limit; leaving it out keeps the client's)."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+
+def checked_total_timeout(value: object) -> float | None:
+    """A `total_timeout`: None (no limit) or a finite number of seconds above 0."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value > 0)
+    ):
+        raise InvalidRequestError(
+            "total_timeout must be a finite number of seconds above 0, or None for no limit, "
+            f"not {value!r}",
+            param="total_timeout",
+        )
+    return float(value)
+
+
+def positive_int(name: str, value: object) -> int:
+    """`value` when it is a whole number of 1 or more, else `InvalidRequestError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(
+            f"{name} must be a whole number of 1 or more, not {value!r}", param=name
+        )
+    return value
 
 
 def _caller_stacklevel() -> int:
@@ -92,7 +153,8 @@ def _is_ours(module: str) -> bool:
 
 
 class InsecureTransportWarning(UserWarning):
-    """The base URL would send the token over plain http:// to another machine."""
+    """The token would travel unencrypted: the base URL is plain http:// to another machine,
+    or to this one through a proxy."""
 
 
 def _is_loopback(host: str) -> bool:

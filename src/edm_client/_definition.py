@@ -47,7 +47,7 @@ STAMP_RULES: Final[Mapping[str, FieldRule]] = MappingProxyType(
     }
 )
 """The rules of the two stamps a create may set, shared by every resource."""
-CREATE_OPTIONS: Final = ("idempotency_key", "timeout", "extra_headers")
+CREATE_OPTIONS: Final = ("idempotency_key", "timeout", "total_timeout", "extra_headers")
 """`create`'s arguments beyond the fields: also what a `create_many` item may hold."""
 
 

@@ -7,6 +7,7 @@
         ├── APIConnectionError                    no response: DNS, refused, reset, TLS
         │   └── APITimeoutError                   no response in time
         ├── APIResponseValidationError            a 2xx whose body is not what the contract says
+        │   └── ResponseTooLargeError             a body larger than max_response_bytes
         └── APIStatusError                        a 4xx or 5xx response
             ├── BadRequestError                   400
             ├── AuthenticationError               401
@@ -55,6 +56,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "UnprocessableEntityError",
 ]
 
@@ -169,6 +171,27 @@ class APIResponseValidationError(_ResponseError):
 
     `.response`, `.status_code`, `.request_id` and `.body` (the text received) show what came.
     """
+
+
+class ResponseTooLargeError(APIResponseValidationError):
+    """The body passed the client's `max_response_bytes` once decoded; reading stopped there.
+
+    `.limit` is that setting, in bytes. Not retried: the same request would get the same body.
+    """
+
+    limit: int | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object = None,
+        request_id: str | None = None,
+        limit: int | None = None,
+    ) -> None:
+        super().__init__(message, response=response, body=body, request_id=request_id)
+        self.limit = limit
 
 
 class APIStatusError(_ResponseError):

@@ -14,6 +14,7 @@ from typing import Any
 
 from edm_client._base_client import RequestOptions, Timeout
 from edm_client._bulk import prepare_item
+from edm_client._config import NOT_GIVEN, NotGiven
 from edm_client._definition import ResourceDefinition
 from edm_client._params import (
     FILTER_CONVERTERS,
@@ -38,6 +39,7 @@ def create_options(
     idempotency_key: str | None,
     timeout: Timeout | None,
     extra_headers: Mapping[str, str] | None,
+    total_timeout: float | NotGiven | None = NOT_GIVEN,
 ) -> RequestOptions:
     """A create of `fields` (create's arguments by name; None means "not sent")."""
     body = {
@@ -52,6 +54,7 @@ def create_options(
         content=encode_body(body),
         idempotency_key=checked_idempotency_key(idempotency_key),
         timeout=timeout,
+        total_timeout=total_timeout,
         extra_headers=extra_headers,
         operation=f"{definition.name}.create",
         path_template=definition.path,
@@ -60,6 +63,8 @@ def create_options(
 
 def bulk_item_options(definition: ResourceDefinition[Any], item: object) -> RequestOptions:
     """The create of one `create_many` item, keyed by its content unless it has its own key."""
+    # An item without total_timeout keeps the client's; None in it means no limit.
+    total_timeout = item.get("total_timeout", NOT_GIVEN) if isinstance(item, Mapping) else NOT_GIVEN
     return prepare_item(
         item,
         definition.create_arguments,
@@ -69,6 +74,7 @@ def bulk_item_options(definition: ResourceDefinition[Any], item: object) -> Requ
             idempotency_key=args["idempotency_key"],
             timeout=args["timeout"],
             extra_headers=args["extra_headers"],
+            total_timeout=total_timeout,
         ),
     )
 
@@ -79,6 +85,7 @@ def get_options(
     *,
     timeout: Timeout | None,
     extra_headers: Mapping[str, str] | None,
+    total_timeout: float | NotGiven | None = NOT_GIVEN,
 ) -> RequestOptions:
     """A get of one record by id, the id percent-encoded as one path segment."""
     segment = path_segment("record_id", record_id)
@@ -86,6 +93,7 @@ def get_options(
         "GET",
         f"{definition.path}/{segment}",
         timeout=timeout,
+        total_timeout=total_timeout,
         extra_headers=extra_headers,
         operation=f"{definition.name}.get",
         path_template=f"{definition.path}/{{record_id}}",
@@ -101,6 +109,7 @@ def list_options(
     cursor: str | None,
     timeout: Timeout | None,
     extra_headers: Mapping[str, str] | None,
+    total_timeout: float | NotGiven | None = NOT_GIVEN,
 ) -> RequestOptions:
     """The first page of a listing by `filters` (list's filter arguments; None: no filter)."""
     params: dict[str, str] = {}
@@ -119,6 +128,7 @@ def list_options(
         definition.path,
         params=params,
         timeout=timeout,
+        total_timeout=total_timeout,
         extra_headers=extra_headers,
         operation=f"{definition.name}.list",
         path_template=definition.path,

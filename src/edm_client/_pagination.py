@@ -1,7 +1,8 @@
 """Cursor pages: `{"data": [...], "next_cursor": "..." | null}`.
 
 Only `next_cursor: null` ends a listing; an empty page with a cursor goes on. A cursor the
-server already gave once ends iteration with `APIResponseValidationError` instead of looping.
+server already gave once, or more than `max_empty_pages` empty pages in a row, ends iteration
+with `APIResponseValidationError` instead of looping.
 Iterating a page walks every later page too, holding one page in memory at a time.
 """
 
@@ -23,7 +24,10 @@ if TYPE_CHECKING:
     import pandas as pd
     from pydantic import BaseModel
 
-__all__ = ["AsyncCursorPage", "AsyncPaginator", "CursorPage"]
+__all__ = ["DEFAULT_MAX_EMPTY_PAGES", "AsyncCursorPage", "AsyncPaginator", "CursorPage"]
+
+DEFAULT_MAX_EMPTY_PAGES = 100
+"""Consecutive empty pages (each with a next_cursor) a listing follows before it gives up."""
 
 # A string bound: evaluating `pydantic.BaseModel` would import pydantic's model machinery, and
 # `_display` / `_dataframe` are imported where they are used, for the same reason: `import
@@ -56,6 +60,7 @@ class _BasePage(Generic[T]):
         item: type[T],
         fetch: Callable[[str], Any],
         used_cursors: frozenset[str] = frozenset(),
+        max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
     ) -> None:
         body = parse_json(response, _envelope_adapter(item), f"page of {item.__name__}")
         self.data = body["data"]
@@ -67,6 +72,9 @@ class _BasePage(Generic[T]):
         # by all pages of one listing, so a repeat is found in O(1) however long the listing.
         self._trail = dict.fromkeys(used_cursors, 0)
         self._depth = 0
+        self._empty_run = 0 if self.data else 1
+        """Empty pages in a row up to and including this one."""
+        self._max_empty_pages = max_empty_pages
 
     @property
     def request_id(self) -> str | None:
@@ -83,21 +91,34 @@ class _BasePage(Generic[T]):
         # Fetching the same next page twice is fine; a cursor that led to this page or an
         # earlier one means the server is sending us round in a loop.
         if fetched_depth is not None and fetched_depth <= self._depth:
-            request_id = self.request_id
-            raise APIResponseValidationError(
+            raise self._endless(
                 f"The server sent next_cursor {cursor!r} again after it was already used; "
                 "stopping here instead of fetching the same pages forever"
-                + (f" (request id {request_id})." if request_id else "."),
-                response=self.http_response,
-                body=decode_body(self.http_response),
-                request_id=request_id,
+            )
+        if self._empty_run >= self._max_empty_pages:
+            # Empty pages with a cursor are legal, but a server that sends nothing else would
+            # keep a loop over the listing running forever.
+            raise self._endless(
+                f"The server sent {self._empty_run} empty pages in a row, each with a "
+                "next_cursor; stopping here instead of following empty pages without end. If "
+                "the listing really has longer gaps, raise max_empty_pages= on the client"
             )
         return cursor
+
+    def _endless(self, message: str) -> APIResponseValidationError:
+        request_id = self.request_id
+        return APIResponseValidationError(
+            message + (f" (request id {request_id})." if request_id else "."),
+            response=self.http_response,
+            body=decode_body(self.http_response),
+            request_id=request_id,
+        )
 
     def _follows(self, previous: _BasePage[T], cursor: str) -> None:
         self._trail = previous._trail
         self._depth = previous._depth + 1
         self._trail[cursor] = self._depth
+        self._empty_run = 0 if self.data else previous._empty_run + 1
 
     def __len__(self) -> int:
         return len(self.data)

@@ -32,6 +32,7 @@ from edm_client._bulk import (
     create_many_async,
     created_parser,
 )
+from edm_client._config import NOT_GIVEN, NotGiven
 from edm_client._definition import ResourceDefinition, namespace_resources, resource_classes
 from edm_client._held import handed_out
 from edm_client._operations import bulk_item_options, create_options, get_options, list_options
@@ -150,6 +151,7 @@ class SyncAPIResource(Generic[M]):
         idempotency_key: str | None,
         timeout: Timeout | None,
         extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> M:
         options = create_options(
             self._definition,
@@ -157,6 +159,7 @@ class SyncAPIResource(Generic[M]):
             idempotency_key=idempotency_key,
             timeout=timeout,
             extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return self._model(options, self._record)
 
@@ -200,11 +203,16 @@ class SyncAPIResource(Generic[M]):
         record_id: IdInput,
         *,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> M:
         """Fetch one record by id (soft-deleted ones too). Raises `NotFoundError` if absent."""
         options = get_options(
-            self._definition, record_id, timeout=timeout, extra_headers=extra_headers
+            self._definition,
+            record_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return self._model(options, self._record)
 
@@ -216,6 +224,7 @@ class SyncAPIResource(Generic[M]):
         cursor: str | None,
         timeout: Timeout | None,
         extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> CursorPage[M]:
         options = list_options(
             self._definition,
@@ -225,6 +234,7 @@ class SyncAPIResource(Generic[M]):
             cursor=cursor,
             timeout=timeout,
             extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return self._page(options, self._record)
 
@@ -265,6 +275,7 @@ class AsyncAPIResource(Generic[M]):
         idempotency_key: str | None,
         timeout: Timeout | None,
         extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> M:
         options = create_options(
             self._definition,
@@ -272,6 +283,7 @@ class AsyncAPIResource(Generic[M]):
             idempotency_key=idempotency_key,
             timeout=timeout,
             extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return await self._model(options, self._record)
 
@@ -298,11 +310,16 @@ class AsyncAPIResource(Generic[M]):
         record_id: IdInput,
         *,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> M:
         """Fetch one record by id (soft-deleted ones too). Raises `NotFoundError` if absent."""
         options = get_options(
-            self._definition, record_id, timeout=timeout, extra_headers=extra_headers
+            self._definition,
+            record_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return await self._model(options, self._record)
 
@@ -314,6 +331,7 @@ class AsyncAPIResource(Generic[M]):
         cursor: str | None,
         timeout: Timeout | None,
         extra_headers: Mapping[str, str] | None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
     ) -> AsyncPaginator[M]:
         options = list_options(
             self._definition,
@@ -323,6 +341,7 @@ class AsyncAPIResource(Generic[M]):
             cursor=cursor,
             timeout=timeout,
             extra_headers=extra_headers,
+            total_timeout=total_timeout,
         )
         return self._page(options, self._record)
 
@@ -346,7 +365,9 @@ class _Pager(Generic[M]):
         return self._client.request(_with_cursor(self._options, cursor), self.parse)
 
     def parse(self, response: httpx.Response) -> CursorPage[M]:
-        return CursorPage(response, self._item, self.fetch, self._first_cursors)
+        return CursorPage(
+            response, self._item, self.fetch, self._first_cursors, self._client.max_empty_pages
+        )
 
 
 class _AsyncPager(Generic[M]):
@@ -362,7 +383,9 @@ class _AsyncPager(Generic[M]):
         return await self._client.request(_with_cursor(self._options, cursor), self.parse)
 
     def parse(self, response: httpx.Response) -> AsyncCursorPage[M]:
-        return AsyncCursorPage(response, self._item, self.fetch, self._first_cursors)
+        return AsyncCursorPage(
+            response, self._item, self.fetch, self._first_cursors, self._client.max_empty_pages
+        )
 
 
 class _RawResponses:

@@ -91,7 +91,10 @@ def status_error(response: httpx.Response) -> APIStatusError:
     status = response.status_code
     cls = _STATUS_ERRORS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
     reason = prose(response.reason_phrase or "Error", secrets, _MAX_REASON_IN_MESSAGE)
-    message = f"{status} {reason}: {_server_message(body, response, secrets)}"
+    said = _server_message(body, response, secrets)
+    if 300 <= status < 400:
+        said = _redirect(response, said, secrets)
+    message = f"{status} {reason}: {said}"
     if request_id:
         message += f" (request id {request_id})"
     return cls(message, response=response, body=body, request_id=request_id)
@@ -118,6 +121,19 @@ def _server_message(body: object, response: httpx.Response, secrets: tuple[str, 
             return _clip(f"the server sent an HTML page: {text}", secrets)
         return _clip(body, secrets)
     return _clip(f"the server sent {json.dumps(body)}", secrets)
+
+
+def _redirect(response: httpx.Response, said: str, secrets: tuple[str, ...]) -> str:
+    """What a user with a wrong base URL needs: that redirects are not followed, and where to."""
+    location = response.headers.get("location")
+    if location is None:
+        where = "a redirect without a Location"
+    else:
+        where = f"a redirect to '{identifier(location, secrets, _MAX_TEXT_IN_MESSAGE)}'"
+    return (
+        f"the server answered with {where}, which the client does not follow (the token is "
+        f"never sent on to another address); check base_url ({said})"
+    )
 
 
 def _nested_message(error: object) -> object:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from enum import Enum
 
-from edm_client._base_client import Timeout
+from edm_client._base_client import NOT_GIVEN, NotGiven, Timeout
 from edm_client._definition import ResourceDefinition, register
 from edm_client._models import APIRecord, OpenEnum, SourceType
 from edm_client._pagination import AsyncPaginator, CursorPage
@@ -68,12 +68,14 @@ class Goals(SyncAPIResource[Goal]):
         source_type: SourceType | str | None = None,
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Goal:
         """Store a goal; `due_at` is a `date` or `YYYY-MM-DD`."""
         fields = {"person_id": person_id, "title": title, "due_at": due_at}
         fields |= {"status": status, "source": source, "source_type": source_type}
-        return self._create(fields, idempotency_key, timeout, extra_headers)
+        options = idempotency_key, timeout, extra_headers, total_timeout
+        return self._create(fields, *options)
 
     def list(
         self,
@@ -84,11 +86,13 @@ class Goals(SyncAPIResource[Goal]):
         limit: int | None = None,
         cursor: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CursorPage[Goal]:
         """The first page of matching goals, oldest first; iterate it for all."""
         by = {"person_id": person_id, "status": status}
-        return self._list(by, include_deleted, limit, cursor, timeout, extra_headers)
+        options = timeout, extra_headers, total_timeout
+        return self._list(by, include_deleted, limit, cursor, *options)
 
 
 class AsyncGoals(AsyncAPIResource[Goal]):
@@ -107,12 +111,14 @@ class AsyncGoals(AsyncAPIResource[Goal]):
         source_type: SourceType | str | None = None,
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Goal:
         """Store a goal; `due_at` is a `date` or `YYYY-MM-DD`."""
         fields = {"person_id": person_id, "title": title, "due_at": due_at}
         fields |= {"status": status, "source": source, "source_type": source_type}
-        return await self._create(fields, idempotency_key, timeout, extra_headers)
+        options = idempotency_key, timeout, extra_headers, total_timeout
+        return await self._create(fields, *options)
 
     def list(
         self,
@@ -123,11 +129,13 @@ class AsyncGoals(AsyncAPIResource[Goal]):
         limit: int | None = None,
         cursor: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncPaginator[Goal]:
         """Matching goals, oldest first: `await` it for a page, `async for` all."""
         by = {"person_id": person_id, "status": status}
-        return self._list(by, include_deleted, limit, cursor, timeout, extra_headers)
+        options = timeout, extra_headers, total_timeout
+        return self._list(by, include_deleted, limit, cursor, *options)
 
 
 register(Goals, AsyncGoals)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Literal, TypedDict
 
 from edm_client._base_client import Timeout
+from edm_client._config import NOT_GIVEN, NotGiven
 from edm_client._definition import ResourceDefinition, register
 from edm_client._pagination import AsyncPaginator, CursorPage
 from edm_client._params import DateTimeInput, IdInput
@@ -115,6 +116,7 @@ class LearningRecords(SyncAPIResource[LearningRecord]):
         source_type: SourceTypeInput | None = None,
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> LearningRecord:
         """Store a learning record and return it as the server stored it.
@@ -140,7 +142,7 @@ class LearningRecords(SyncAPIResource[LearningRecord]):
             "source": source,
             "source_type": source_type,
         }
-        return self._create(fields, idempotency_key, timeout, extra_headers)
+        return self._create(fields, idempotency_key, timeout, extra_headers, total_timeout)
 
     def list(
         self,
@@ -154,6 +156,7 @@ class LearningRecords(SyncAPIResource[LearningRecord]):
         limit: int | None = None,
         cursor: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CursorPage[LearningRecord]:
         """The first page of matching records, oldest first.
@@ -168,7 +171,9 @@ class LearningRecords(SyncAPIResource[LearningRecord]):
             "linked_cohort_id": linked_cohort_id,
             "linked_assessment_id": linked_assessment_id,
         }
-        return self._list(filters, include_deleted, limit, cursor, timeout, extra_headers)
+        return self._list(
+            filters, include_deleted, limit, cursor, timeout, extra_headers, total_timeout
+        )
 
     @property
     def with_raw_response(self) -> LearningRecordsWithRawResponse:
@@ -198,6 +203,7 @@ class AsyncLearningRecords(AsyncAPIResource[LearningRecord]):
         source_type: SourceTypeInput | None = None,
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> LearningRecord:
         """Store a learning record and return it as the server stored it.
@@ -223,7 +229,7 @@ class AsyncLearningRecords(AsyncAPIResource[LearningRecord]):
             "source": source,
             "source_type": source_type,
         }
-        return await self._create(fields, idempotency_key, timeout, extra_headers)
+        return await self._create(fields, idempotency_key, timeout, extra_headers, total_timeout)
 
     def list(
         self,
@@ -237,6 +243,7 @@ class AsyncLearningRecords(AsyncAPIResource[LearningRecord]):
         limit: int | None = None,
         cursor: str | None = None,
         timeout: Timeout | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncPaginator[LearningRecord]:
         """Matching records, oldest first: `await` it for the first page, or `async for` all.
@@ -250,7 +257,9 @@ class AsyncLearningRecords(AsyncAPIResource[LearningRecord]):
             "linked_cohort_id": linked_cohort_id,
             "linked_assessment_id": linked_assessment_id,
         }
-        return self._list(filters, include_deleted, limit, cursor, timeout, extra_headers)
+        return self._list(
+            filters, include_deleted, limit, cursor, timeout, extra_headers, total_timeout
+        )
 
     @property
     def with_raw_response(self) -> AsyncLearningRecordsWithRawResponse:
