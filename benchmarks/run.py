@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 import pydantic
 import rate_limited  # the bulk rows over a served fake, next to this file
+from plain import PlainRecord  # benchmarks/plain.py, next to this file
 from typing_extensions import TypedDict
 
 import edm_client
@@ -56,6 +57,7 @@ LATENCY = 0.020
 LAZY = frozenset({"edm_client.testing", "edm_client.cli", "edm_client._cli", "pandas"})
 """Parts that `import edm_client` must not load: they are imported only when used."""
 OTEL_ROW = "get, OpenTelemetry installed, no provider set (x the get row)"
+FLOOR_P = "floor P: list page of 100 (httpx + TypeAdapter, plain model)"
 
 
 # -- the fixed, realistic bodies the mock transport answers with ----------------------------------
@@ -139,6 +141,15 @@ class _Envelope(TypedDict):
 ENVELOPE = pydantic.TypeAdapter(_Envelope)
 
 
+class _PlainEnvelope(TypedDict):
+    data: list[PlainRecord]
+    next_cursor: str | None
+
+
+PLAIN_ENVELOPE = pydantic.TypeAdapter(_PlainEnvelope)
+"""Floor P: the page as a plain pydantic model of the same fields parses it (plain.py)."""
+
+
 # -- interleaved overhead rows --------------------------------------------------------------------
 
 
@@ -150,6 +161,9 @@ class Bench:
     floor: str | None = None
     floor_a: str | None = None
     target: float | None = None
+    floor_plain: str | None = None
+    """Floor P, the plain model's, when the row has one; its target is `target_plain`."""
+    target_plain: float | None = None
     n: int = 0
     samples: list[float] = field(default_factory=list)
 
@@ -217,6 +231,10 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
         http_client=httpx.Client(transport=transport),
         tracing=False,
     )
+    if importlib.util.find_spec("opentelemetry") is not None:
+        # The OpenTelemetry row measures a process where something imported it (until then a
+        # client does not load it at all); the other rows pass tracing=False.
+        importlib.import_module("opentelemetry.trace")
     traced = Client(api_key=TOKEN, base_url=BASE_URL, http_client=httpx.Client(transport=transport))
     aclient = AsyncClient(
         api_key=TOKEN,
@@ -269,6 +287,10 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
         body = ENVELOPE.validate_json(raw.get(PATH, params=list_params).content)
         return sum(1 for _ in body["data"])
 
+    def floor_p_list() -> object:
+        body = PLAIN_ENVELOPE.validate_json(raw.get(PATH, params=list_params).content)
+        return sum(1 for _ in body["data"])
+
     def sdk_list() -> object:
         return sum(1 for _ in records.list(limit=100))
 
@@ -301,6 +323,17 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
         ]
 
     get_a, get_b = "floor A: get (httpx + json.loads)", "floor B: get (httpx + model_validate_json)"
+    list_rows = _row_with_floors(
+        "list page of 100",
+        1.10,
+        sdk_list,
+        floor_a_list,
+        floor_b_list,
+        name="list page of 100, iterated",
+        floor_b_parse="TypeAdapter",
+    )
+    floor_p = Bench(FLOOR_P, _sync_bench(floor_p_list))
+    list_rows[-1].floor_plain, list_rows[-1].target_plain = FLOOR_P, 1.05
     benches = [
         *_row_with_floors(
             "get", 1.15, lambda: records.get(next(record_ids)), floor_a_get, floor_b_get
@@ -308,15 +341,9 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
         *_row_with_floors(
             "create", 1.25, lambda: records.create(**CREATE_ARGS), floor_a_create, floor_b_create
         ),
-        *_row_with_floors(
-            "list page of 100",
-            1.10,
-            sdk_list,
-            floor_a_list,
-            floor_b_list,
-            name="list page of 100, iterated",
-            floor_b_parse="TypeAdapter",
-        ),
+        *list_rows[:-1],
+        floor_p,
+        list_rows[-1],
         Bench("floor B: async get", _async_bench(loop, floor_b_aget)),
         Bench(
             "async get",
@@ -376,6 +403,7 @@ def overhead_benches(loop: asyncio.AbstractEventLoop) -> tuple[list[Bench], Call
 
 def calibrate(bench: Bench, batch_seconds: float) -> None:
     """Warm up, then pick how many operations make one batch last about `batch_seconds`."""
+    bench.run(1)  # a first call may import or build what later calls reuse: not one to size by
     n = 1
     while True:
         elapsed = bench.run(n)
@@ -414,7 +442,13 @@ def overhead_rows(benches: list[Bench], per_round: list[dict[str, float]]) -> li
             "floor": bench.floor,
             "target": bench.target,
         }
-        for key, floor in (("ratio", bench.floor), ("ratio_floor_a", bench.floor_a)):
+        if bench.target_plain is not None:
+            row["target_plain"] = bench.target_plain
+        for key, floor in (
+            ("ratio", bench.floor),
+            ("ratio_floor_a", bench.floor_a),
+            ("ratio_plain", bench.floor_plain),
+        ):
             if floor is not None:
                 ratios = [times[bench.name] / times[floor] for times in per_round]
                 row[key] = statistics.median(ratios)
@@ -432,6 +466,24 @@ _IMPORT_PROBE = (
 )
 
 
+def _byte_compile() -> None:
+    # httpx and pydantic were byte-compiled when pip installed them, as edm_client is when
+    # installed from a wheel; an editable install may have no bytecode (PYTHONDONTWRITEBYTECODE)
+    # and would then compile its sources in every process. Compile them once, first.
+    compileall.compile_dir(Path(edm_client.__file__).parent, quiet=1)
+
+
+def _child(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run `command` in a fresh process: its wall and CPU (user + system) seconds, its output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, done.stdout
+
+
 def import_times(runs: int) -> dict[str, Any]:
     """`import edm_client` vs `import httpx, pydantic`, alternating fresh processes."""
     cases = {
@@ -444,26 +496,15 @@ def import_times(runs: int) -> dict[str, Any]:
     cpu: dict[str, list[float]] = {k: [] for k in cases}
     inside: dict[str, list[float]] = {k: [] for k in cases}
     modules: dict[str, set[str]] = {}
-    # httpx and pydantic were byte-compiled when pip installed them, as edm_client is when
-    # installed from a wheel; an editable install may have no bytecode (PYTHONDONTWRITEBYTECODE)
-    # and would then compile its sources in every process. Compile them once, first.
-    compileall.compile_dir(Path(edm_client.__file__).parent, quiet=1)
-    env = dict(os.environ)
+    _byte_compile()
     for _ in range(runs + 1):  # the first pair warms the file cache and is not counted
         for name, what in cases.items():
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            started = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-c", _IMPORT_PROBE.format(what=what)],
-                capture_output=True,
-                text=True,
-                check=True,
-                env=env,
+            seconds, cpu_seconds, stdout = _child(
+                [sys.executable, "-c", _IMPORT_PROBE.format(what=what)], dict(os.environ)
             )
-            wall[name].append(time.perf_counter() - started)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-            first, second = done.stdout.splitlines()
+            wall[name].append(seconds)
+            cpu[name].append(cpu_seconds)
+            first, second = stdout.splitlines()
             inside[name].append(float(first))
             modules[name] = set(second.split())
     result: dict[str, Any] = {"runs": runs}
@@ -489,6 +530,58 @@ def import_times(runs: int) -> dict[str, Any]:
     result["lazy_parts_loaded"] = sorted(
         m for m in modules["edm_client"] if m.split(".")[0] in LAZY or m.rsplit(".", 1)[0] in LAZY
     )
+    return result
+
+
+# -- time to the first request --------------------------------------------------------------------
+
+_FIRST_REQUEST = """\
+import os
+from edm_client import Client
+with Client(api_key=os.environ["EDM_API_KEY"], base_url=os.environ["EDM_BASE_URL"]) as client:
+    client.performance.learning_records.get(os.environ["EDM_RECORD_ID"])
+"""
+"""A script's first call: what a fresh process pays from `import edm_client` to its record."""
+FIRST_REQUEST_CASES = {
+    "edm_client": [sys.executable, "-c", _FIRST_REQUEST],
+    "httpx + pydantic (plain.py)": [sys.executable, str(ROOT / "plain.py")],
+}
+
+
+def first_request(runs: int) -> dict[str, Any]:
+    """import + `Client` + one `get` against plain.py doing the same with httpx and pydantic:
+    alternating fresh processes, each fetching one record from a fake served over loopback."""
+    _byte_compile()
+    server = FakeServer()
+    with server.serve() as url, server.client() as client:
+        record = client.performance.learning_records.create(**CREATE_ARGS)
+        env = {
+            **os.environ,
+            "EDM_BASE_URL": url,
+            "EDM_API_KEY": server.issue_token(expires_in=24 * 3600.0),
+            "EDM_RECORD_ID": record.id,
+        }
+        wall: dict[str, list[float]] = {name: [] for name in FIRST_REQUEST_CASES}
+        cpu: dict[str, list[float]] = {name: [] for name in FIRST_REQUEST_CASES}
+        for _ in range(runs + 1):  # the first pair warms the file cache and is not counted
+            for name, command in FIRST_REQUEST_CASES.items():
+                seconds, cpu_seconds, _ = _child(command, env)
+                wall[name].append(seconds)
+                cpu[name].append(cpu_seconds)
+    sdk, raw = FIRST_REQUEST_CASES
+    result: dict[str, Any] = {"runs": runs}
+    for name in FIRST_REQUEST_CASES:
+        result[name] = {
+            "wall_median_ms": statistics.median(wall[name][1:]) * 1e3,
+            "wall_min_ms": min(wall[name][1:]) * 1e3,
+            "wall_max_ms": max(wall[name][1:]) * 1e3,
+            "cpu_median_ms": statistics.median(cpu[name][1:]) * 1e3,
+        }
+    for key, times in (("ratio", wall), ("cpu_ratio", cpu)):
+        ratios = [a / b for a, b in zip(times[sdk][1:], times[raw][1:], strict=True)]
+        result[key] = statistics.median(ratios)
+        result[key + "_min"], result[key + "_max"] = min(ratios), max(ratios)
+    result["target"] = 1.2
     return result
 
 
@@ -749,14 +842,36 @@ def markdown_report(results: dict[str, Any]) -> str:
             f"{i['process_max_ms']:.1f} | {i['process_cpu_median_ms']:.1f} | "
             f"{i['import_median_ms']:.1f} | {i['process_ratio']:.3f} |"
         )
-    mem, con, fake = results["memory"], results["concurrency"], results["fake_throughput"]
+    first = results["first_request"]
     out += [
         "",
-        "| what | measured | target |",
-        "|---|---|---|",
+        f"| first request, fresh process (median of {first['runs']}) | wall ms | min | max | "
+        "CPU ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in FIRST_REQUEST_CASES:
+        f = first[name]
+        out.append(
+            f"| {name} | {f['wall_median_ms']:.1f} | {f['wall_min_ms']:.1f} | "
+            f"{f['wall_max_ms']:.1f} | {f['cpu_median_ms']:.1f} |"
+        )
+    mem, con, fake = results["memory"], results["concurrency"], results["fake_throughput"]
+    out += ["", "| what | measured | target |", "|---|---|---|"]
+    out += [
+        f"| {row['operation']} ÷ floor P (a plain pydantic model, same rounds) | "
+        f"**{row['ratio_plain']:.3f}** ({row['ratio_plain_min']:.3f}-"
+        f"{row['ratio_plain_max']:.3f}) | ≤ {row['target_plain']:.2f} "
+        f"{_verdict(row['ratio_plain'], row['target_plain'])} |"
+        for row in results["overhead"]
+        if "ratio_plain" in row
+    ]
+    out += [
         f"| `import edm_client` ÷ `import httpx, pydantic`, whole process | "
         f"**{imp['process_ratio']:.3f}** (CPU {imp['process_cpu_ratio']:.3f}) | ≤ 1.25 "
         f"{_verdict(imp['process_ratio'], 1.25)} |",
+        f"| first request (import, `Client`, one `get` over loopback) ÷ the same with httpx + "
+        f"pydantic, whole process | **{first['ratio']:.3f}** (CPU {first['cpu_ratio']:.3f}) | "
+        f"≤ {first['target']:.2f} {_verdict(first['ratio'], first['target'])} |",
         f"| peak memory (tracemalloc) iterating {mem['large_records']:,} vs "
         f"{mem['small_records']:,} records from the fake | {mem['large_peak_mb']:.2f} MB vs "
         f"{mem['small_peak_mb']:.2f} MB: **+{mem['growth_mb']:.2f} MB** | ≤ 10 MB "
@@ -850,6 +965,7 @@ def main(argv: list[str] | None = None) -> int:
             "rounds": rounds,
             "overhead": overhead_rows(benches, per_round),
             "import": import_times(settings.import_runs),
+            "first_request": first_request(settings.import_runs),
             "memory": memory(settings.memory_large, settings.memory_small),
             "concurrency": concurrent_gets(loop, settings.concurrent_total, 50),
             "create_many": create_many(loop, settings.bulk_total, 16),

@@ -30,7 +30,7 @@ from _helpers import (
     make_client,
     record_json,
 )
-from edm_client import AsyncClient, Client
+from edm_client import AsyncClient, BulkCreateResult, Client
 from edm_client._definition import definitions, resource_classes
 from edm_client._resource import Namespace
 from edm_client.resources.performance.learning_records import LearningRecords
@@ -191,6 +191,29 @@ def test_sync_and_async_methods_return_the_same_type_awaited(
         paged = returned.replace("CursorPage[", "AsyncPaginator[")
         assert str(inspect.signature(twin).return_annotation) == paged, name
         assert inspect.iscoroutinefunction(twin) == (paged == returned), name
+
+
+@pytest.mark.parametrize(("key", "sync", "asynchronous"), RESOURCES)
+def test_every_method_signature_names_the_resources_own_model(
+    key: str, sync: type, asynchronous: type
+) -> None:
+    model = sync._definition.model  # type: ignore[attr-defined]
+    for cls in (sync, asynchronous):
+        methods = _methods(cls)
+        returned = {
+            n: inspect.signature(m, eval_str=True).return_annotation for n, m in methods.items()
+        }
+        assert returned["get"] is model, cls
+        assert returned["create"] is model, cls
+        assert returned["create_many"] == BulkCreateResult[model], cls
+        assert typing.get_args(returned["list"]) == (model,), cls
+        for name, method in methods.items():
+            hints = typing.get_type_hints(method).values()
+            assert not [h for h in hints if isinstance(h, typing.TypeVar) or _parameters(h)], name
+
+
+def _parameters(hint: Any) -> tuple[Any, ...]:
+    return tuple(getattr(hint, "__parameters__", ()))
 
 
 @pytest.mark.parametrize(("key", "sync", "asynchronous"), RESOURCES)

@@ -386,6 +386,7 @@ def answer(request):
 
 client = Client(api_key="t0ken-for-probe", base_url="https://edm.test", {options}
                 http_client=httpx.Client(transport=httpx.MockTransport(answer)))
+{after}
 list(client.performance.learning_records.list())
 loaded = [m for m, mod in sys.modules.items()
           if mod is not None and (m.startswith("opentelemetry") or m == "edm_client._tracing")]
@@ -393,8 +394,8 @@ print(json.dumps({{"loaded": loaded, "traceparent": "traceparent" in seen[0]}}))
 """
 
 
-def _probe(block: str = "", options: str = "") -> dict[str, Any]:
-    code = textwrap.dedent(_PROBE).format(block=block, options=options)
+def _probe(block: str = "", options: str = "", after: str = "") -> dict[str, Any]:
+    code = textwrap.dedent(_PROBE).format(block=block, options=options, after=after)
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
@@ -415,7 +416,34 @@ def test_with_tracing_off_opentelemetry_is_not_loaded() -> None:
     assert result == {"loaded": [], "traceparent": False}
 
 
-def test_with_opentelemetry_installed_a_client_traces_by_default() -> None:
-    result = _probe()
+def test_with_opentelemetry_in_use_a_client_traces_by_default() -> None:
+    result = _probe(block="import opentelemetry.trace")
 
     assert "edm_client._tracing" in result["loaded"]
+
+
+def test_with_opentelemetry_installed_but_never_imported_a_call_does_not_load_it() -> None:
+    result = _probe()
+
+    assert result == {"loaded": [], "traceparent": False}
+
+
+def test_a_provider_named_in_the_environment_is_traced_to_though_nothing_imported_it() -> None:
+    result = _probe(
+        block="import os; os.environ['OTEL_PYTHON_TRACER_PROVIDER'] = 'sdk_tracer_provider'"
+    )
+
+    assert result["traceparent"] is True
+
+
+def test_a_provider_set_after_the_client_was_made_is_traced_to() -> None:
+    after = (
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "trace.set_tracer_provider(TracerProvider())"
+    )
+
+    result = _probe(after=after)
+
+    assert "edm_client._tracing" in result["loaded"]
+    assert result["traceparent"] is True

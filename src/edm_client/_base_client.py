@@ -317,10 +317,14 @@ class _BaseClient:
         extensions: dict[str, Any] = {"timeout": timeouts}
         if deadline is not None:
             extensions[DEADLINE] = deadline
+        url = self._url_prefix + options.path
+        if options.params:
+            # Encoded into the URL, as httpx would: a listing asked for again then reuses the
+            # parsed URL (`request_url`), where params given apart are merged in on every request.
+            url += "?" + str(httpx.QueryParams(options.params))
         request = self._pool.http.build_request(
             options.method,
-            request_url(self._url_prefix + options.path),
-            params=options.params,
+            request_url(url),
             content=options.content,
             headers=headers,
             extensions=extensions,

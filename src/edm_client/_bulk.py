@@ -9,7 +9,6 @@ caller's iterable only as a send can start, so few are held at once.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import inspect
@@ -18,7 +17,6 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sized
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, TypeVar
 
@@ -31,6 +29,9 @@ from edm_client._exceptions import EDMError, InvalidRequestError, RateLimitError
 from edm_client._retry import RetryEvent, RetryPolicy
 
 if TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import Future
+
     from edm_client._base_client import AsyncAPIClient, SyncAPIClient
 
 __all__ = [
@@ -461,6 +462,10 @@ def create_many(
     The calling thread hands out the sends and records what finished, in input order within
     one wake-up, so `on_progress` runs in it.
     """
+    # Here, not at the top, as asyncio below: a resource imports this module, and a process
+    # that never bulk-creates should not load them (docs/performance.md).
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress, client.retry_policy)
     sender = client.with_options(retry_policy=batch.send_policy)
     pool = ThreadPoolExecutor(batch.pacer.maximum, thread_name_prefix="edm-bulk")
@@ -499,6 +504,8 @@ async def create_many_async(
     each item finishes) and takes the next at once; a worker with nothing to send waits until
     another one's send finishes, or a pause ends.
     """
+    import asyncio
+
     batch: _Batch[M] = _Batch(items, prepare, concurrency, on_progress, client.retry_policy)
     sender = client.with_options(retry_policy=batch.send_policy)
     loop = asyncio.get_running_loop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from edm_client._base_client import (
 )
 from edm_client._body import DEFAULT_MAX_RESPONSE_BYTES
 from edm_client._config import ApiKey
-from edm_client._held import held, hold
+from edm_client._held import handed_out
 from edm_client._hooks import Hooks
 from edm_client._pagination import DEFAULT_MAX_EMPTY_PAGES
 from edm_client._retry import RetryPolicy
@@ -87,12 +88,7 @@ class Client(SyncAPIClient):
     @property
     def performance(self) -> Performance:
         """Performance resources: `client.performance.learning_records`."""
-        found: Performance | None = held(self, "performance")
-        if found is None:
-            from edm_client.resources.performance import Performance
-
-            found = hold(self, "performance", Performance(self))
-        return found
+        return handed_out(self, "performance", _namespaces()[0])
 
 
 class AsyncClient(AsyncAPIClient):
@@ -137,9 +133,12 @@ class AsyncClient(AsyncAPIClient):
     @property
     def performance(self) -> AsyncPerformance:
         """Performance resources: `client.performance.learning_records`."""
-        found: AsyncPerformance | None = held(self, "performance")
-        if found is None:
-            from edm_client.resources.performance import AsyncPerformance
+        return handed_out(self, "performance", _namespaces()[1])
 
-            found = hold(self, "performance", AsyncPerformance(self))
-        return found
+
+@functools.cache
+def _namespaces() -> tuple[type[Performance], type[AsyncPerformance]]:
+    """The namespaces' classes, imported on first use rather than on every access."""
+    from edm_client.resources.performance import AsyncPerformance, Performance
+
+    return Performance, AsyncPerformance

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import sys
 import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
@@ -142,22 +144,27 @@ def checked_hooks(hooks: object) -> tuple[Hooks, ...]:
 
 class Observers:
     """What a client runs around its calls: its hooks, and OpenTelemetry's while that has
-    somewhere to send what it records (`live()`), so an unconfigured one costs next to nothing."""
+    somewhere to send what it records, so an unconfigured one costs next to nothing."""
 
-    __slots__ = ("_hooks", "_live", "_traced")
+    __slots__ = ("_hooks", "_traced", "_tracing")
 
-    def __init__(
-        self, hooks: tuple[Hooks, ...], tracing: tuple[Hooks, Callable[[], bool]] | None
-    ) -> None:
+    def __init__(self, hooks: tuple[Hooks, ...], tracing: bool) -> None:
         self._hooks = hooks or None
-        self._traced = None if tracing is None else (*hooks, tracing[0])
-        self._live = None if tracing is None else tracing[1]
+        self._tracing = tracing
+        self._traced: tuple[Hooks, ...] | None = None
 
     def for_call(self) -> tuple[Hooks, ...] | None:
         """The hooks to run around the call about to start; None for none."""
-        if self._live is not None and self._live():
-            return self._traced
-        return self._hooks
+        make_hooks = _live_tracing() if self._tracing else None
+        if make_hooks is None:
+            return self._hooks
+        if self._traced is None:  # made at the first traced call, from the providers set then
+            self._traced = (*(self._hooks or ()), make_hooks())
+        return self._traced
+
+
+_PROVIDER_VARIABLES = ("OTEL_PYTHON_TRACER_PROVIDER", "OTEL_PYTHON_METER_PROVIDER")
+"""Where OpenTelemetry is told which providers to load when it is first asked for them."""
 
 
 def observers(hooks: tuple[Hooks, ...], tracing: bool) -> Observers | None:
@@ -165,11 +172,22 @@ def observers(hooks: tuple[Hooks, ...], tracing: bool) -> Observers | None:
 
     None when there are none, so that the call path can skip `observe` entirely.
     """
-    tracing_parts = _tracing_hooks_factory() if tracing else None
-    if tracing_parts is not None:
-        make_hooks, live = tracing_parts
-        return Observers(hooks, (make_hooks(), live))
-    return Observers(hooks, None) if hooks else None
+    if tracing and any(name in os.environ for name in _PROVIDER_VARIABLES):
+        _tracing_hooks_factory()  # providers named there: OpenTelemetry is in use, load it now
+    if tracing:
+        return Observers(hooks, tracing=True)
+    return Observers(hooks, tracing=False) if hooks else None
+
+
+def _live_tracing() -> Callable[[], Hooks] | None:
+    """`_tracing.tracing_hooks` while OpenTelemetry would record a call, else None."""
+    # Nothing can be recorded before OpenTelemetry is imported: a provider is set, and a span
+    # made current, through its API. Until something imports it, a call neither loads it nor
+    # asks it (loading it is ~12 ms of a fresh process's first request).
+    if sys.modules.get("opentelemetry") is None:
+        return None
+    parts = _tracing_hooks_factory()
+    return parts[0] if parts is not None and parts[1]() else None
 
 
 @functools.cache

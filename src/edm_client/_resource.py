@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import types
+import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
@@ -32,7 +34,7 @@ from edm_client._bulk import (
 )
 from edm_client._config import NOT_GIVEN, NotGiven
 from edm_client._definition import ResourceDefinition, namespace_resources, resource_classes
-from edm_client._held import held, hold
+from edm_client._held import handed_out
 from edm_client._operations import bulk_item_options, create_options, get_options, list_options
 from edm_client._pagination import AsyncCursorPage, AsyncPaginator, CursorPage
 from edm_client._params import IdInput
@@ -57,10 +59,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _RAW_OPERATIONS = ("create", "get", "list")
+_GENERIC_METHODS = ("get", "create_many")
+"""The methods every resource inherits, typed with the base's `M`."""
 
 
 @functools.cache
 def _model_parser(model: type[M]) -> Callable[[httpx.Response], M]:
+    model.model_rebuild()  # a model is built on first use (_models.py): once, here, not twice
     adapter = pydantic.TypeAdapter(model)
     what = model.__name__
 
@@ -68,6 +73,42 @@ def _model_parser(model: type[M]) -> Callable[[httpx.Response], M]:
         return parse_json(response, adapter, what)
 
     return parse
+
+
+def _name_the_model(cls: type, base: type, model: type) -> None:
+    """Give resource class `cls` copies of `base`'s generic methods whose annotations name
+    its `model` where the base says `M`.
+
+    A type checker binds `M` through the generic base, but `inspect.signature`, `help()` and
+    IDEs that introspect read the function itself. A copy (the same code, defaults and
+    docstring), not a wrapper, so a call costs nothing more. A method the class writes itself
+    is kept."""
+    for name in _GENERIC_METHODS:
+        if name in vars(cls):
+            continue
+        method = vars(base)[name]
+        copy = types.FunctionType(
+            method.__code__, method.__globals__, name, method.__defaults__, method.__closure__
+        )
+        copy.__kwdefaults__ = method.__kwdefaults__
+        copy.__doc__ = method.__doc__
+        copy.__module__ = cls.__module__
+        copy.__qualname__ = f"{cls.__qualname__}.{name}"
+        hints = typing.get_type_hints(method)
+        # The others stay as written (strings read in the base's module), as for create and list.
+        copy.__annotations__ = {
+            key: _bound(hints[key], model) if _mentions_m(hints[key]) else annotation
+            for key, annotation in method.__annotations__.items()
+        }
+        setattr(cls, name, copy)
+
+
+def _mentions_m(hint: Any) -> bool:
+    return hint is M or M in getattr(hint, "__parameters__", ())
+
+
+def _bound(hint: Any, model: type) -> Any:
+    return model if hint is M else hint[model]
 
 
 def _with_cursor(options: RequestOptions, cursor: str) -> RequestOptions:
@@ -83,6 +124,11 @@ class SyncAPIResource(Generic[M]):
     """Base of a resource's class for `Client`; `M` is its record model."""
 
     _definition: ClassVar[ResourceDefinition[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_definition" in vars(cls):
+            _name_the_model(cls, SyncAPIResource, cls._definition.model)
 
     def __init__(self, client: SyncAPIClient) -> None:
         self._client = client
@@ -202,6 +248,11 @@ class AsyncAPIResource(Generic[M]):
     """Base of a resource's class for `AsyncClient`; `M` is its record model."""
 
     _definition: ClassVar[ResourceDefinition[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_definition" in vars(cls):
+            _name_the_model(cls, AsyncAPIResource, cls._definition.model)
 
     def __init__(self, client: AsyncAPIClient) -> None:
         self._client = client
@@ -416,10 +467,7 @@ class Namespace:
 
     def _resource(self, cls: type[T]) -> T:
         """The client's `cls` resource: the same object while anything holds it."""
-        found: T | None = held(self._client, cls)
-        if found is None:
-            found = hold(self._client, cls, cls(self._client))  # type: ignore[call-arg]
-        return found
+        return handed_out(self._client, cls, cls)
 
     if not TYPE_CHECKING:
         # At run time only: to a type checker an unknown attribute stays an error.
