@@ -15,6 +15,8 @@ QS_STAMP := $(QS_VENV)/$(INSTALLED)
 # The test suite's venv with each runtime dependency at the lowest version pyproject allows.
 LOWEST_VENV := .venv-lowest
 LOWEST_STAMP := $(LOWEST_VENV)/$(INSTALLED)
+# pytest-xdist workers for the whole-suite targets; WORKERS=0 runs in one process.
+WORKERS ?= auto
 
 .PHONY: quickstart check lint typecheck test test-lowest storm bench bench-quick install docs dist release-check clean clean-notebooks
 
@@ -47,7 +49,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict src examples scripts benchmarks
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS)
 
 # uv, not pip: it installs in seconds, and when a dev tool cannot be installed next to a
 # floor it says so at once, where pip can backtrack for many minutes.
@@ -62,7 +64,7 @@ $(LOWEST_STAMP): pyproject.toml src/edm_client/_version.py scripts/lowest_requir
 # The whole suite against the lowest runtime versions pyproject allows
 # (scripts/lowest_requirements.py); pytest's header names the versions.
 test-lowest: $(LOWEST_STAMP)
-	$(LOWEST_VENV)/bin/pytest
+	$(LOWEST_VENV)/bin/pytest -n $(WORKERS)
 
 # The fault storms of docs/reliability.md with their numbers printed; SEED=n for another seed.
 storm: $(STAMP)
