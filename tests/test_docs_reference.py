@@ -61,3 +61,17 @@ def test_the_adding_a_resource_walk_through_is_the_code_of_the_test_only_resourc
     quoted = [block for block in blocks if block.startswith(("class ", "GOALS"))]
     assert len(quoted) == 3
     assert all(block in goals for block in quoted)
+
+
+def test_the_test_only_resource_costs_at_most_150_lines_as_the_page_says() -> None:
+    page = (REFERENCE.parent / "adding-a-resource.md").read_text()
+    tests = Path(__file__).parent
+    lines = [
+        len(path.read_text().splitlines())
+        for path in (tests / "extra_resources" / "goals.py", tests / "test_goals.py")
+    ]
+
+    said = re.search(r"\((\d+) lines, plus an?\s+(\d+)-line test of its own\)", page)
+    assert said is not None
+    assert [int(said[1]), int(said[2])] == lines
+    assert sum(lines) <= 150

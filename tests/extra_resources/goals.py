@@ -1,7 +1,5 @@
 """The test-only `performance.goals`, made as docs/adding-a-resource.md says."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from datetime import date
 from enum import Enum
