@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
 from typing import Any
 
@@ -15,8 +16,10 @@ from edm_client import (
     AuthenticationError,
     Client,
     EDMError,
+    Hooks,
     InternalServerError,
     InvalidRequestError,
+    RetryEvent,
     RetryPolicy,
     __version__,
 )
@@ -638,6 +641,38 @@ async def test_a_closed_client_refuses_calls_with_a_clear_error(
     for closed in (api, copy):
         with pytest.raises(EDMError, match="is closed"):
             await closed.list()
+
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_client_closed_while_a_call_waits_to_retry_ends_it_with_the_closed_error(
+    server: FakeServer, mode: str, sleeps: list[float]
+) -> None:
+    closing: list[Any] = []
+
+    def close_now(event: RetryEvent) -> None:  # as another thread or task would, mid-call
+        closed = api.client.close()
+        if closed is not None:
+            closing.append(asyncio.ensure_future(closed))
+
+    api = fake_api(server, mode, retry_policy=RetryPolicy(on_retry=close_now))
+    server.inject_fault(status=503, times=1)
+
+    with pytest.raises(EDMError, match="is closed"):
+        await api.get("per_1")
+
+    await asyncio.gather(*closing)
+    assert len(server.requests) == 1
+
+
+def test_a_client_closed_just_before_an_attempt_is_sent_raises_the_closed_error(
+    server: FakeServer,
+) -> None:
+    client = server.client(hooks=Hooks(before_attempt=lambda event: client.close()))
+
+    with pytest.raises(EDMError, match="is closed"):
+        client.performance.learning_records.get("per_1")
 
     assert server.requests == []
 

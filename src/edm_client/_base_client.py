@@ -334,6 +334,22 @@ class _BaseClient:
         request.__class__ = PickleSafeRequest
         return request
 
+    @property
+    def is_closed(self) -> bool:
+        pool = self._pool
+        return pool.closed or (pool.http.is_closed and not pool.owned)
+
+    def _check_open(self) -> None:
+        if self.is_closed:
+            raise self._closed_error()
+
+    def _closed_error(self) -> EDMError:
+        return EDMError(
+            f"This {type(self).__name__} is closed (by close() or the end of its `with` "
+            "block), and so are its with_options() copies, which share its connections; "
+            "create a new client."
+        )
+
     def _steps(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """`_attempts`, watched by the client's hooks when it has any."""
         steps = self._attempts(options, parser)
@@ -345,14 +361,8 @@ class _BaseClient:
 
     def _attempts(self, options: RequestOptions, parser: Parser[R]) -> Generator[_Step, Any, Any]:
         """Run one call to completion: yields steps for the driver, returns the result."""
-        pool = self._pool
-        if pool.closed or (pool.http.is_closed and not pool.owned):
-            raise EDMError(
-                f"This {type(self).__name__} is closed (by close() or the end of its `with` "
-                "block), and so are its with_options() copies, which share its connections; "
-                "create a new client."
-            )
-        pool.check_fork()
+        self._check_open()
+        self._pool.check_fork()
         raw = raw_response_mode.get()
         policy = self.retry_policy
         provider = None if isinstance(self._api_key, str) else self._api_key
@@ -366,6 +376,8 @@ class _BaseClient:
         retries = 0
         attempts = 0
         while True:
+            if attempts:
+                self._check_open()  # closed while the call waited to retry (another thread)
             token = self._api_key if provider is None else (yield _FETCH_TOKEN)
             left = None if deadline is None else deadline - time.monotonic()
             request = self._build_request(options, token, deadline, left)  # type: ignore[arg-type]
@@ -472,6 +484,10 @@ class SyncAPIClient(_BaseClient):
                 response.close()
         except (httpx.RequestError, EDMError) as exc:
             return exc
+        except RuntimeError:
+            if self.is_closed:  # closed by another thread or task just as this attempt began
+                return self._closed_error()
+            raise
         finally:
             call_deadline.reset(token)
         return response
@@ -489,11 +505,6 @@ class SyncAPIClient(_BaseClient):
         if self._owns_http:
             self._pool.closed = True
             self._pool.http.close()
-
-    @property
-    def is_closed(self) -> bool:
-        pool = self._pool
-        return pool.closed or (pool.http.is_closed and not pool.owned)
 
     def __enter__(self) -> Self:
         return self
@@ -572,6 +583,10 @@ class AsyncAPIClient(_BaseClient):
                 await response.aclose()
         except (httpx.RequestError, EDMError) as exc:
             return exc
+        except RuntimeError:
+            if self.is_closed:  # closed by another thread or task just as this attempt began
+                return self._closed_error()
+            raise
         finally:
             call_deadline.reset(token)
         return response
@@ -591,11 +606,6 @@ class AsyncAPIClient(_BaseClient):
     async def aclose(self) -> None:
         """Same as `close()`, named as httpx names it."""
         await self.close()
-
-    @property
-    def is_closed(self) -> bool:
-        pool = self._pool
-        return pool.closed or (pool.http.is_closed and not pool.owned)
 
     async def __aenter__(self) -> Self:
         return self
