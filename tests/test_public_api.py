@@ -375,3 +375,16 @@ def test_errors_pickle_by_their_public_path(name: str) -> None:
 def test_type_hints_of_every_public_class_resolve(name: str) -> None:
     """typing and pydantic (e.g. a RetryPolicy field of a settings model) can read them."""
     assert isinstance(typing.get_type_hints(getattr(edm_client, name)), dict)
+
+
+def test_a_resource_subclass_keeps_the_get_its_parent_class_writes() -> None:
+    class Custom(LearningRecords):
+        def get(self, record_id: Any, **kwargs: Any) -> Any:
+            return "custom"
+
+    class Renamed(Custom):
+        _definition = LearningRecords._definition
+
+    assert Renamed.get is Custom.get
+    assert Renamed.create_many is not LearningRecords.create_many  # still bound to its model
+    assert Renamed.create_many.__qualname__.endswith("Renamed.create_many")

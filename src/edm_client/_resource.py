@@ -81,14 +81,16 @@ def _name_the_model(cls: type, base: type, model: type) -> None:
 
     A type checker binds `M` through the generic base, but `inspect.signature`, `help()` and
     IDEs that introspect read the function itself. A copy (the same code, defaults and
-    docstring), not a wrapper, so a call costs nothing more. A method the class writes itself
-    is kept."""
+    docstring), not a wrapper, so a call costs nothing more. A method the class, or a class
+    between it and `base`, writes itself is kept."""
     for name in _GENERIC_METHODS:
-        if name in vars(cls):
-            continue
         method = vars(base)[name]
+        code: types.CodeType = method.__code__
+        inherited: object = getattr(getattr(cls, name), "__code__", None)
+        if inherited is not code:
+            continue  # not `base`'s, nor a copy of it made for a parent class
         copy = types.FunctionType(
-            method.__code__, method.__globals__, name, method.__defaults__, method.__closure__
+            code, method.__globals__, name, method.__defaults__, method.__closure__
         )
         copy.__kwdefaults__ = method.__kwdefaults__
         copy.__doc__ = method.__doc__
