@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -34,9 +34,10 @@ from _helpers import (
     fake_api,
     inprocess_only,
     iter_strings,
+    record_json,
     sleeps_fixture,
 )
-from edm_client import APIConnectionError, EDMError, HookError, Hooks, NotFoundError
+from edm_client import APIConnectionError, Client, EDMError, HookError, Hooks, NotFoundError
 from edm_client.testing import FakeServer
 
 sleeps = sleeps_fixture()
@@ -145,6 +146,21 @@ async def test_an_operation_is_one_client_span_with_http_attributes(
         "edm.idempotency_key": sent.headers["Idempotency-Key"],
     }
     assert span.status.status_code is StatusCode.UNSET
+
+
+def test_a_request_id_with_control_characters_is_recorded_as_request_id_shows_it(
+    telemetry: Telemetry, hostile: Callable[..., Client]
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        headers = {"X-Request-ID": "req_\x1b[2J\x1b[31m" + "x" * 300}
+        return httpx.Response(200, json=record_json(), headers=headers)
+
+    raw = hostile(answer).performance.learning_records.with_raw_response.get("per_1")
+
+    recorded = _attributes(telemetry.span())["edm.request_id"]
+    assert recorded == raw.request_id
+    assert recorded.startswith(r"req_\x1b[2J")
+    assert len(recorded) <= 128
 
 
 async def test_the_url_template_holds_a_placeholder_never_the_id(

@@ -17,6 +17,7 @@ from opentelemetry.util.types import AttributeValue
 
 from edm_client._exceptions import APIStatusError, EDMError
 from edm_client._hooks import AttemptEvent, Hooks, OutcomeEvent, ResponseEvent
+from edm_client._response import request_id_of
 from edm_client._version import __version__
 
 __all__ = ["error_type", "tracing_hooks", "tracing_is_live"]
@@ -181,7 +182,8 @@ def _outcome_attributes(event: OutcomeEvent) -> dict[str, AttributeValue]:
     if isinstance(status, int):
         attributes["http.response.status_code"] = status
     if error is None:
-        request_id = response.headers.get("x-request-id") if response is not None else None
+        # As `.request_id` shows it: escaped, clipped and scrubbed, as on the error path.
+        request_id = request_id_of(response) if response is not None else None
     else:  # the last response may be an earlier attempt's, so only the error's own id counts
         request_id = getattr(error, "request_id", None)
     if isinstance(request_id, str) and request_id:
