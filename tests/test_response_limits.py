@@ -113,6 +113,21 @@ async def test_a_body_past_the_limit_raises_response_too_large(mode: str) -> Non
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_a_too_large_errors_response_has_status_and_headers_but_no_body(mode: str) -> None:
+    handler, _ = _streaming(200, [b" " * 65536] * 64, **{"X-Request-ID": "req_big"})
+    api = Api(make_client(mode, handler=handler, max_response_bytes=LIMIT))
+
+    with pytest.raises(ResponseTooLargeError) as caught:
+        await api.get("per_1")
+
+    response = caught.value.response
+    assert response.status_code == 200
+    assert response.headers["X-Request-ID"] == "req_big"
+    with pytest.raises(httpx.ResponseNotRead):
+        _ = response.text
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_a_body_of_exactly_the_limit_is_read(mode: str) -> None:
     body = json.dumps(record_json()).encode()
     handler, _ = _streaming(200, [body], **{"Content-Type": "application/json"})

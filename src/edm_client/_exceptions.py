@@ -145,7 +145,8 @@ class APITimeoutError(APIConnectionError):
 
 class _ResponseError(APIError):
     response: httpx.Response
-    """The `httpx.Response` received (its body already read)."""
+    """The `httpx.Response` received (its body already read, except on a
+    `ResponseTooLargeError`)."""
     status_code: int
     """The HTTP status of the response, e.g. 404."""
     request_id: str | None
@@ -177,6 +178,8 @@ class ResponseTooLargeError(APIResponseValidationError):
     """The body passed the client's `max_response_bytes` once decoded; reading stopped there.
 
     `.limit` is that setting, in bytes. Not retried: the same request would get the same body.
+    `.response` has the status and headers; its body was never read whole, so `.response.text`
+    raises `httpx.ResponseNotRead`.
     """
 
     limit: int | None
