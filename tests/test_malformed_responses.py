@@ -441,6 +441,24 @@ async def test_a_page_whose_next_cursor_repeats_the_previous_ends_with_a_clear_e
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_a_repeated_cursor_is_quoted_escaped_and_clipped(mode: str) -> None:
+    loop = "\x1b[31m" + "c" * 5000
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return json_response(200, {"data": [record_json()], "next_cursor": loop})
+
+    api = _api(mode, handler)
+
+    with pytest.raises(APIResponseValidationError) as caught:
+        await api.list()
+
+    message = str(caught.value)
+    assert "\x1b" not in message
+    assert "'\\x1b[31mccc" in message
+    assert len(message) < 400
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_a_redirect_to_a_login_page_is_a_status_error_not_followed(mode: str) -> None:
     calls: list[httpx.URL] = []
 

@@ -18,7 +18,8 @@ import pydantic
 from typing_extensions import NotRequired, TypedDict
 
 from edm_client._exceptions import APIResponseValidationError, EDMError
-from edm_client._response import decode_body, parse_json, request_id_of
+from edm_client._response import decode_body, parse_json, request_id_of, secrets_of_response
+from edm_client._sanitize import identifier
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,7 +93,8 @@ class _BasePage(Generic[T]):
         # earlier one means the server is sending us round in a loop.
         if fetched_depth is not None and fetched_depth <= self._depth:
             raise self._endless(
-                f"The server sent next_cursor {cursor!r} again after it was already used; "
+                f"The server sent next_cursor {_shown_cursor(cursor, self.http_response)} again "
+                "after it was already used; "
                 "stopping here instead of fetching the same pages forever"
             )
         if self._empty_run >= self._max_empty_pages:
@@ -282,3 +284,9 @@ class AsyncPaginator(Generic[T]):
             "An AsyncPaginator cannot be pickled: it is a request not yet sent. "
             "Await it and pickle the page it returns."
         )
+
+
+def _shown_cursor(cursor: str, response: httpx.Response) -> str:
+    """A server's cursor as an error quotes it: scrubbed, escaped and clipped, as a request
+    id is (a cursor is opaque and may be any length)."""
+    return f"'{identifier(cursor, secrets_of_response(response), limit=80)}'"

@@ -34,7 +34,7 @@ from edm_client._sanitize import (
     secrets_of,
 )
 
-__all__ = ["APIResponse", "parse_json", "request_id_of", "status_error"]
+__all__ = ["APIResponse", "parse_json", "request_id_of", "secrets_of_response", "status_error"]
 
 T = TypeVar("T")
 
@@ -61,10 +61,10 @@ def request_id_of(response: httpx.Response, body: object = None) -> str | None:
     if request_id is None and isinstance(body, dict):
         found = body.get("request_id")
         request_id = found if isinstance(found, str) else None
-    return None if request_id is None else identifier(request_id, _secrets_of(response))
+    return None if request_id is None else identifier(request_id, secrets_of_response(response))
 
 
-def _secrets_of(response: httpx.Response) -> tuple[str, ...]:
+def secrets_of_response(response: httpx.Response) -> tuple[str, ...]:
     try:
         return secrets_of(response.request)
     except RuntimeError:  # a Response built without a request
@@ -84,7 +84,7 @@ def decode_body(response: httpx.Response) -> object:
 
 def status_error(response: httpx.Response) -> APIStatusError:
     """The typed error for a 4xx/5xx response, with one readable sentence as its message."""
-    secrets = _secrets_of(response)
+    secrets = secrets_of_response(response)
     # Scrubbed before any part of it is clipped into the message (see `_sanitize`).
     body = scrub(decode_body(response), secrets)
     request_id = request_id_of(response, body)
@@ -157,7 +157,7 @@ def parse_json(response: httpx.Response, adapter: pydantic.TypeAdapter[T], what:
 def _validation_error(
     response: httpx.Response, exc: pydantic.ValidationError, what: str
 ) -> APIResponseValidationError:
-    secrets = _secrets_of(response)
+    secrets = secrets_of_response(response)
     body = scrub(decode_body(response), secrets)
     request_id = request_id_of(response, body)
     problems = exc.errors(include_url=False, include_input=False)
