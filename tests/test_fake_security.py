@@ -122,6 +122,37 @@ def test_the_control_api_mints_no_token_that_never_expires(
     assert response.json()["errors"][0]["field"] == "expires_in"
 
 
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity", b"1e400"])
+def test_the_control_api_refuses_a_fault_whose_retry_after_is_not_finite(
+    server: FakeServer, constant: bytes
+) -> None:
+    # Accepted, it was echoed back as `NaN` or `Infinity`: an answer no JSON parser but
+    # Python's reads.
+    with raw_http(server) as http:
+        response = http.post(
+            "/_fake/faults", content=b'{"status": 503, "retry_after": %s}' % constant
+        )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "retry_after"
+    with raw_http(server) as http:
+        assert http.get(COLLECTION).status_code == 200  # no fault was added
+
+
+@pytest.mark.parametrize("retry_after", [b"2", b"0.5", b'"Wed, 21 Oct 2026 07:28:00 GMT"'])
+def test_the_control_api_accepts_a_fault_whose_retry_after_is_seconds_or_a_date(
+    server: FakeServer, retry_after: bytes
+) -> None:
+    with raw_http(server) as http:
+        response = http.post(
+            "/_fake/faults", content=b'{"status": 503, "retry_after": %s}' % retry_after
+        )
+        answer = http.get(COLLECTION)
+
+    assert response.status_code == 201
+    assert answer.headers["Retry-After"] == str(json.loads(retry_after))
+
+
 @pytest.mark.parametrize(
     "garble",
     [
