@@ -444,6 +444,22 @@ def test_serve_refuses_an_idle_timeout_that_is_not_a_positive_number(
         pass
 
 
+@pytest.mark.parametrize("idle_timeout", [86_400.5, 1e10], ids=repr)
+def test_serve_refuses_an_idle_timeout_longer_than_a_day(idle_timeout: float) -> None:
+    # 1e10 s is past what a socket timeout can hold: such a fake dropped every connection.
+    with (
+        pytest.raises(ValueError, match=r"idle_timeout must be .* at most 86400"),
+        FakeServer().serve(idle_timeout=idle_timeout),
+    ):
+        pass
+
+
+def test_a_fake_served_with_an_idle_timeout_of_a_day_answers() -> None:
+    server = FakeServer()
+    with server.serve(idle_timeout=86_400), raw_http(server) as http:
+        assert http.get(COLLECTION).status_code == 200
+
+
 # -- the control API and web pages (served only) ---------------------------------------------
 
 CONTROL_REQUESTS = [
