@@ -12,6 +12,7 @@ import http.client
 import inspect
 import json
 import math
+import re
 import select
 import socket
 import string
@@ -357,6 +358,25 @@ def test_a_connection_that_stalls_mid_request_gets_a_408_and_is_closed(
     assert head.startswith(b"HTTP/1.1 408 ")
     assert b"Content-Type: application/problem+json" in head
     assert json.loads(body)["detail"] == f"the request did not arrive whole within {SHORT:g} s"
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        pytest.param(b"GE", id="half-a-request-line"),
+        pytest.param(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ", id="half-the-headers"),
+    ],
+)
+def test_a_request_that_stalls_behind_a_pipelined_one_gets_a_408(
+    short_timeout_url: str, partial: bytes
+) -> None:
+    # Sent with a whole request, its first bytes are read (and buffered) with that one's.
+    whole = b"GET " + COLLECTION.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    with _connect(short_timeout_url) as sock:
+        sock.sendall(whole + partial)
+        answer = _read_until_closed(sock)
+
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"401", b"408"]
 
 
 def test_a_connection_that_drips_its_request_is_closed_before_it_ends(
