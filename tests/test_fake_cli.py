@@ -139,6 +139,7 @@ def test_the_announced_control_url_answers_and_allow_host_adds_a_name() -> None:
         ["serve", "--port", "many"],
         ["serve", "--idle-timeout", "0"],
         ["serve", "--idle-timeout", "soon"],
+        ["serve", "--idle-timeout", "1e10"],
         ["serve", "--allow-host", "edm-fake:8080"],
     ],
 )

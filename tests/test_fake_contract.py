@@ -281,6 +281,32 @@ def test_a_create_sent_as_json_with_or_without_a_utf8_charset_is_stored(
     assert response.status_code == 201
 
 
+def test_a_create_whose_charset_decodes_to_a_nul_is_a_415(server: FakeServer) -> None:
+    # RFC 2231 lets a parameter carry any byte, percent-encoded.
+    response = _create(server, headers={"Content-Type": "application/json; charset*=x''%00"})
+
+    _problem(response, 415)
+    assert server.records() == []
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-32-be"])
+def test_a_create_body_not_encoded_as_utf8_is_a_400(server: FakeServer, encoding: str) -> None:
+    content = '{"person_id": "p1", "title": "Kubernetes Administrator"}'.encode(encoding)
+    with raw_http(server) as http:
+        response = http.post(COLLECTION, content=content, headers=JSON)
+
+    _problem(response, 400)  # "not UTF-8", or (its NULs being UTF-8 too) "not valid JSON"
+    assert server.records() == []
+
+
+def test_a_create_body_in_utf8_with_a_byte_order_mark_is_stored(server: FakeServer) -> None:
+    content = '{"person_id": "p1", "title": "Kubernetes Administrator"}'.encode("utf-8-sig")
+    with raw_http(server) as http:
+        response = http.post(COLLECTION, content=content, headers=JSON)
+
+    assert response.status_code == 201
+
+
 # -- injected faults ------------------------------------------------------------------------------
 
 

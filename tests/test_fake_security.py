@@ -12,6 +12,7 @@ import http.client
 import inspect
 import json
 import math
+import re
 import select
 import socket
 import string
@@ -122,6 +123,37 @@ def test_the_control_api_mints_no_token_that_never_expires(
     assert response.json()["errors"][0]["field"] == "expires_in"
 
 
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity", b"1e400"])
+def test_the_control_api_refuses_a_fault_whose_retry_after_is_not_finite(
+    server: FakeServer, constant: bytes
+) -> None:
+    # Accepted, it was echoed back as `NaN` or `Infinity`: an answer no JSON parser but
+    # Python's reads.
+    with raw_http(server) as http:
+        response = http.post(
+            "/_fake/faults", content=b'{"status": 503, "retry_after": %s}' % constant
+        )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "retry_after"
+    with raw_http(server) as http:
+        assert http.get(COLLECTION).status_code == 200  # no fault was added
+
+
+@pytest.mark.parametrize("retry_after", [b"2", b"0.5", b'"Wed, 21 Oct 2026 07:28:00 GMT"'])
+def test_the_control_api_accepts_a_fault_whose_retry_after_is_seconds_or_a_date(
+    server: FakeServer, retry_after: bytes
+) -> None:
+    with raw_http(server) as http:
+        response = http.post(
+            "/_fake/faults", content=b'{"status": 503, "retry_after": %s}' % retry_after
+        )
+        answer = http.get(COLLECTION)
+
+    assert response.status_code == 201
+    assert answer.headers["Retry-After"] == str(json.loads(retry_after))
+
+
 @pytest.mark.parametrize(
     "garble",
     [
@@ -220,6 +252,7 @@ def test_a_hand_made_token_with_string_claims_is_accepted(server: FakeServer) ->
         ("exp", True),
         ("exp", math.inf),
         ("exp", math.nan),
+        pytest.param("exp", 10**400, id="'exp'-10**400"),  # no float holds it
     ],
     ids=repr,
 )
@@ -236,7 +269,11 @@ def test_a_token_whose_claim_has_the_wrong_type_is_a_401(
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="edm"'
 
 
-@pytest.mark.parametrize(("claim", "value"), [("app_id", 123), ("tenant_id", ...)], ids=repr)
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("app_id", 123), ("tenant_id", ...), pytest.param("exp", 10**400, id="'exp'-10**400")],
+    ids=repr,
+)
 def test_a_token_with_a_malformed_claim_is_not_counted_by_the_rate_limit(
     claim: str, value: object
 ) -> None:
@@ -323,6 +360,25 @@ def test_a_connection_that_stalls_mid_request_gets_a_408_and_is_closed(
     assert json.loads(body)["detail"] == f"the request did not arrive whole within {SHORT:g} s"
 
 
+@pytest.mark.parametrize(
+    "partial",
+    [
+        pytest.param(b"GE", id="half-a-request-line"),
+        pytest.param(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ", id="half-the-headers"),
+    ],
+)
+def test_a_request_that_stalls_behind_a_pipelined_one_gets_a_408(
+    short_timeout_url: str, partial: bytes
+) -> None:
+    # Sent with a whole request, its first bytes are read (and buffered) with that one's.
+    whole = b"GET " + COLLECTION.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    with _connect(short_timeout_url) as sock:
+        sock.sendall(whole + partial)
+        answer = _read_until_closed(sock)
+
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"401", b"408"]
+
+
 def test_a_connection_that_drips_its_request_is_closed_before_it_ends(
     short_timeout_url: str,
 ) -> None:
@@ -406,6 +462,22 @@ def test_serve_refuses_an_idle_timeout_that_is_not_a_positive_number(
         FakeServer().serve(idle_timeout=idle_timeout),
     ):
         pass
+
+
+@pytest.mark.parametrize("idle_timeout", [86_400.5, 1e10], ids=repr)
+def test_serve_refuses_an_idle_timeout_longer_than_a_day(idle_timeout: float) -> None:
+    # 1e10 s is past what a socket timeout can hold: such a fake dropped every connection.
+    with (
+        pytest.raises(ValueError, match=r"idle_timeout must be .* at most 86400"),
+        FakeServer().serve(idle_timeout=idle_timeout),
+    ):
+        pass
+
+
+def test_a_fake_served_with_an_idle_timeout_of_a_day_answers() -> None:
+    server = FakeServer()
+    with server.serve(idle_timeout=86_400), raw_http(server) as http:
+        assert http.get(COLLECTION).status_code == 200
 
 
 # -- the control API and web pages (served only) ---------------------------------------------

@@ -17,7 +17,7 @@ from contextlib import ExitStack
 from types import FrameType
 
 from edm_client.testing._control import CONTROL_PREFIX, allowed_host
-from edm_client.testing._fake_server import IDLE_TIMEOUT, FakeServer
+from edm_client.testing._fake_server import IDLE_TIMEOUT, MAX_IDLE_TIMEOUT, FakeServer
 from edm_client.testing._openapi import OPENAPI_PATH
 from edm_client.testing._rate_limit import TokenBucket
 
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m edm_client
     )
     serve.add_argument(
         "--idle-timeout",
-        type=_positive(float),
+        type=_positive(float, most=MAX_IDLE_TIMEOUT),
         default=IDLE_TIMEOUT,
         metavar="SECONDS",
         help="close a connection idle, or sending one request, for longer than this "
@@ -92,14 +92,15 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m edm_client
     )
 
 
-def _positive(kind: type[float] | type[int]) -> Callable[[str], float]:
+def _positive(kind: type[float] | type[int], *, most: float = math.inf) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+        if not (math.isfinite(value) and 0 < value <= most):
+            limit = "" if most == math.inf else f" and at most {most:g}"
+            raise argparse.ArgumentTypeError(f"must be above 0{limit}, not {text}")
         return value
 
     return parse

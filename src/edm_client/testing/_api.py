@@ -129,7 +129,7 @@ def _json_body(request: httpx.Request) -> object:
 def _codec(charset: str) -> str | None:
     try:
         return codecs.lookup(charset).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         return None
 
 

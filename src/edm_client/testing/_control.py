@@ -22,6 +22,7 @@ docs/fake-server.md.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -104,6 +105,14 @@ class FaultSpec(_Input):
     def _known_exception(cls, value: str | None) -> str | None:
         if value is not None and value not in FAULT_EXCEPTIONS:
             raise ValueError(f"must be one of {', '.join(sorted(FAULT_EXCEPTIONS))}")
+        return value
+
+    @field_validator("retry_after")
+    @classmethod
+    def _finite(cls, value: float | str | None) -> float | str | None:
+        # It is echoed in the answer, where NaN or Infinity would not be JSON.
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number of seconds, or a string")
         return value
 
 

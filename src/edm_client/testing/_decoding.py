@@ -20,7 +20,13 @@ MAX_JSON_DEPTH: Final = 32
 
 def load_json(data: bytes | str) -> Any:
     """`data` as JSON nested at most `MAX_JSON_DEPTH` deep; `ValueError` otherwise, whose
-    message completes "the body ..."."""
+    message completes "the body ...". Bytes must be UTF-8 (RFC 8259), which `json.loads`
+    alone does not check: it would read UTF-16 and UTF-32 too."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")  # a byte order mark is allowed, and dropped
+        except UnicodeDecodeError:
+            raise ValueError("is not UTF-8") from None
     try:
         value = json.loads(data)
     except RecursionError:

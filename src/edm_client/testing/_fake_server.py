@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +37,9 @@ M = TypeVar("M", bound=APIRecord)
 DEFAULT_BASE_URL = "https://edm.fake.test"
 IDLE_TIMEOUT = 30.0
 """`serve()`'s default: seconds a connection may wait for, or take to send, one request."""
+MAX_IDLE_TIMEOUT = 86_400.0
+"""The longest `idle_timeout`: a day is ample to type requests by hand, and well inside what
+a socket timeout can hold (about 9e9 s; past that every read failed)."""
 
 
 class FakeServer:
@@ -145,9 +147,10 @@ class FakeServer:
 
         if isinstance(idle_timeout, bool) or not isinstance(idle_timeout, (int, float)):
             raise TypeError(f"idle_timeout must be a number of seconds, not {idle_timeout!r}")
-        if not 0 < idle_timeout < math.inf:
+        if not 0 < idle_timeout <= MAX_IDLE_TIMEOUT:
             raise ValueError(
-                f"idle_timeout must be a positive number of seconds, not {idle_timeout}"
+                f"idle_timeout must be a positive number of seconds, at most "
+                f"{MAX_IDLE_TIMEOUT:g}, not {idle_timeout}"
             )
         names = frozenset(
             map(allowed_host, [allowed_hosts] if isinstance(allowed_hosts, str) else allowed_hosts)

@@ -233,6 +233,11 @@ class _Reads(io.RawIOBase):
         self.started = self.timed_out = False
         self._deadline = time.monotonic() + self._timeout
 
+    def begin_request(self) -> None:
+        """The awaited request's first byte is here: the rest must follow within `timeout`."""
+        self.started = True
+        self._deadline = time.monotonic() + self._timeout
+
     def readable(self) -> bool:
         return True
 
@@ -240,14 +245,10 @@ class _Reads(io.RawIOBase):
         # A few milliseconds even past the deadline: bytes that already arrived are read.
         self._connection.settimeout(max(self._deadline - time.monotonic(), 0.01))
         try:
-            count = self._connection.recv_into(buffer)
+            return self._connection.recv_into(buffer)
         except TimeoutError:
             self.timed_out = True
             raise
-        if count and not self.started:
-            self.started = True
-            self._deadline = time.monotonic() + self._timeout
-        return count
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -260,10 +261,18 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.rfile.close()  # http.server's own reader, replaced by one under the timeout
         self._reads = _Reads(self.connection, self.server.idle_timeout)
-        self.rfile = io.BufferedReader(self._reads)
+        self.rfile = self._buffered = io.BufferedReader(self._reads)
 
     def handle_one_request(self) -> None:
         self._reads.await_request()
+        try:
+            # Its first byte may be buffered already, read with a request pipelined before it.
+            first = self._buffered.peek(1)
+        except TimeoutError:
+            self.close_connection = True  # idle: closed without an answer
+            return
+        if first:
+            self._reads.begin_request()
         # What an answer needs if the request line never arrived whole.
         self.command, self.requestline, self.request_version = "", "", "HTTP/1.1"
         super().handle_one_request()  # a TimeoutError ends the connection there

@@ -56,7 +56,7 @@ def _verified(token: str, secret: bytes) -> MappingProxyType[str, Any] | None:
     if not isinstance(claims, dict):
         return None
     exp = claims.get("exp")
-    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not _finite(exp):
         return None
     # Who the token names: an `app_id` of 123 or null must not read as a human session,
     # which sees every app's records.
@@ -66,3 +66,10 @@ def _verified(token: str, secret: bytes) -> MappingProxyType[str, Any] | None:
     if not all(isinstance(value, str) and value for value in named):
         return None
     return MappingProxyType(claims)
+
+
+def _finite(number: float) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an int no float can hold, as good as Infinity
+        return False
