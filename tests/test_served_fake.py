@@ -500,3 +500,24 @@ def test_serve_with_an_ssl_context_serves_https(fake: FakeServer) -> None:
 
     assert url.startswith("https://127.0.0.1:")
     assert fake.records() == [created]
+
+
+def test_a_fake_that_fails_while_logging_a_request_answers_500_not_a_dropped_connection(
+    fake: FakeServer,
+    connection: http.client.HTTPConnection,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in the fake")
+
+    # Stands in for any bug in the fake's first step (logging, rate limit, faults).
+    monkeypatch.setattr(type(fake._state), "arrive", broken)
+
+    connection.request("GET", COLLECTION, headers=_auth(fake))
+    response = connection.getresponse()
+
+    assert response.status == 500
+    assert response.getheader("Content-Type") == "application/problem+json"
+    assert "see its log" in response.read().decode()
+    assert "The fake server failed on a request" in caplog.text

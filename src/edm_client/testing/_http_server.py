@@ -301,7 +301,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(refused)
             return
         dispatcher = self.server.dispatcher
-        fault = dispatcher.arrive(request)
+        fault = _guarded(dispatcher.arrive, request)
+        if isinstance(fault, httpx.Response):  # the fake failed before handling it
+            self._answer(fault)
+            return
         if fault is None:
             self._answer(_guarded(dispatcher.answer, request))
             return
