@@ -404,6 +404,8 @@ def test_inject_fault_needs_something_to_inject(server: FakeServer) -> None:
         ({"status": True}, "status"),
         ({"delay": -1}, "delay"),
         ({"delay": float("nan")}, "delay"),
+        ({"delay": 3601}, "delay"),
+        ({"delay": 1e10}, "delay"),
         ({"status": 503, "times": 0}, "times"),
         ({"status": 503, "times": -1}, "times"),
     ],

@@ -34,7 +34,7 @@ from edm_client._definition import definitions
 from edm_client._rules import FieldError
 from edm_client.testing._decoding import load_json
 from edm_client.testing._demo import DEMO_PERSON_ID, DEMO_TENANT_ID
-from edm_client.testing._faults import make_fault
+from edm_client.testing._faults import MAX_FAULT_DELAY, make_fault
 from edm_client.testing._openapi import OPENAPI_PATH
 from edm_client.testing._problem import Problem, malformed, require_method, validation_problem
 from edm_client.testing._state import FakeState
@@ -85,7 +85,7 @@ class FaultSpec(_Input):
     """Answer with this error status (problem+json)."""
     exception: str | None = None
     """A network failure: `reset`, `disconnect`, `timeout`, or an httpx error name."""
-    delay: float | None = Field(default=None, ge=0, le=3600)
+    delay: float | None = Field(default=None, ge=0, le=MAX_FAULT_DELAY)
     """Answer only after this many seconds."""
     times: int | None = Field(default=1, ge=1)
     """How many matching requests fail; null: until cleared."""

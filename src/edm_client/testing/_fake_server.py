@@ -275,12 +275,13 @@ class FakeServer:
 
         `status` answers with that error status (with `Retry-After: retry_after` when given);
         `exception` raises that httpx exception (class or instance) as if the network failed;
-        `delay` answers only after that many seconds (a client whose read timeout is shorter
-        gets a timeout). `method` limits the fault to one HTTP method. With `after_commit`, the
-        request is handled first (a create is stored) and then its response is lost to the
-        fault: exactly the case idempotency keys exist for. With `probability` (and `seed`,
-        for repeatable runs) each matching request fails with that probability until
-        `clear_faults()`; `times` is then ignored unless given explicitly as a cap.
+        `delay` answers only after that many seconds, up to 3600 (a client whose read timeout
+        is shorter gets a timeout). `method` limits the fault to one HTTP method. With
+        `after_commit`, the request is handled first (a create is stored) and then its
+        response is lost to the fault: exactly the case idempotency keys exist for. With
+        `probability` (and `seed`, for repeatable runs) each matching request fails with that
+        probability until `clear_faults()`; `times` is then ignored unless given explicitly
+        as a cap.
         """
         self._state.add_fault(
             make_fault(

@@ -10,12 +10,20 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 import httpx
 
 from edm_client.testing._problem import Problem, new_request_id, problem_response, problem_type
 
-__all__ = ["Fault", "fault_outcome", "make_fault", "timed_out", "wait_before_answer"]
+__all__ = [
+    "MAX_FAULT_DELAY",
+    "Fault",
+    "fault_outcome",
+    "make_fault",
+    "timed_out",
+    "wait_before_answer",
+]
 
 Answer = Callable[[httpx.Request], httpx.Response]
 
@@ -42,6 +50,10 @@ class Fault:
         return self.rng is None or self.probability is None or self.rng.random() < self.probability
 
 
+# An hour is longer than any test waits, and a socket wait far longer overflows.
+MAX_FAULT_DELAY: Final = 3600
+
+
 def make_fault(
     *,
     status: int | None = None,
@@ -62,8 +74,10 @@ def make_fault(
     # Refused here rather than failing later inside the client's call, far from the cause.
     if status is not None and (isinstance(status, bool) or not 400 <= status <= 599):
         raise ValueError(f"status must be an error status, 400-599, not {status!r}")
-    if delay is not None and not (math.isfinite(delay) and delay >= 0):
-        raise ValueError(f"delay must be a finite number of seconds, 0 or more, not {delay!r}")
+    if delay is not None and not (math.isfinite(delay) and 0 <= delay <= MAX_FAULT_DELAY):
+        raise ValueError(
+            f"delay must be a number of seconds from 0 to {MAX_FAULT_DELAY}, not {delay!r}"
+        )
     if times is not None and times < 1:
         raise ValueError(f"times must be 1 or more (None: until cleared), not {times!r}")
     return Fault(
