@@ -242,6 +242,25 @@ async def test_an_unusable_idempotency_key_is_refused(api: Api, key: str) -> Non
     assert api.server.requests == []
 
 
+@client_side_only
+@pytest.mark.parametrize("name", ["Idempotency-Key", "idempotency-key"])
+async def test_an_unusable_idempotency_key_in_extra_headers_is_refused_too(
+    api: Api, name: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        await api.create(extra_headers={name: " padded"})
+
+    assert caught.value.param == "extra_headers"
+    assert "printable ASCII characters" in str(caught.value)
+    assert api.server.requests == []
+
+
+async def test_an_idempotency_key_in_extra_headers_is_the_one_sent(api: Api) -> None:
+    await api.create(extra_headers={"Idempotency-Key": "import-42"})
+
+    assert api.server.requests[0].headers["Idempotency-Key"] == "import-42"
+
+
 async def test_the_longest_idempotency_key_is_accepted(api: Api) -> None:
     key = "k" * 255
 

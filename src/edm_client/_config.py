@@ -16,6 +16,7 @@ from typing import Final, TypeAlias
 import httpx
 
 from edm_client._exceptions import EDMError, InvalidRequestError
+from edm_client._rules import IDEMPOTENCY_KEY_RULE, check_idempotency_key
 
 API_KEY_ENV: Final = "EDM_API_KEY"
 BASE_URL_ENV: Final = "EDM_BASE_URL"
@@ -196,6 +197,9 @@ def headers_problem(headers: object) -> str | None:
         odd = _odd_character(value)
         if odd:
             return f"the value of {name} contains {odd}; header values are printable ASCII"
+        # The same rule as the idempotency_key argument: the server refuses any other key.
+        if name.lower() == "idempotency-key" and check_idempotency_key(value) is not None:
+            return f"the value of {name} must be {IDEMPOTENCY_KEY_RULE}"
     return None
 
 
