@@ -309,3 +309,11 @@ async def test_extra_headers_that_cannot_be_sent_are_refused_before_sending(
 def test_default_headers_that_cannot_be_sent_are_refused_at_construction(cls: type) -> None:
     with pytest.raises(EDMError, match=r"default_headers: the value of X-Team contains U\+00E9"):
         cls(api_key="tok", base_url="https://edm.test", default_headers={"X-Team": "équipe"})
+
+
+@pytest.mark.parametrize("cls", [Client, AsyncClient])
+def test_an_unusable_idempotency_key_in_default_headers_is_refused_at_construction(
+    cls: type,
+) -> None:
+    with pytest.raises(EDMError, match=r"default_headers: the value of Idempotency-Key must be"):
+        cls(api_key="tok", base_url="https://edm.test", default_headers={"Idempotency-Key": ""})
