@@ -100,6 +100,21 @@ def test_a_deeply_nested_control_body_is_a_400(
     assert "nested more than 32 levels" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("path", [COLLECTION, "/_fake/tokens"])
+def test_a_body_with_a_name_twice_is_a_400_and_nothing_is_stored(
+    server: FakeServer, path: str
+) -> None:
+    body = b'{"person_id": "p1", "title": "Shown", "title": "Stored"}'
+    if path != COLLECTION:
+        body = b'{"tenant_id": "ten_a", "tenant_id": "ten_b"}'
+    with raw_http(server) as http:
+        response = http.post(path, content=body, headers=AS_JSON)
+
+    assert response.status_code == 400
+    assert "twice in one object" in response.json()["detail"]
+    assert server.records() == []
+
+
 def test_a_body_nested_32_levels_deep_is_read(server: FakeServer) -> None:
     with raw_http(server) as http:
         response = http.post(

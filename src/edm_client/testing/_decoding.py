@@ -20,17 +20,19 @@ MAX_JSON_DEPTH: Final = 32
 
 def load_json(data: bytes | str) -> Any:
     """`data` as JSON nested at most `MAX_JSON_DEPTH` deep; `ValueError` otherwise, whose
-    message completes "the body ...". Bytes must be UTF-8 (RFC 8259), which `json.loads`
-    alone does not check: it would read UTF-16 and UTF-32 too."""
+    message completes "the body ...". No object may have a name twice. Bytes must be UTF-8
+    (RFC 8259), which `json.loads` alone does not check: it would read UTF-16 and UTF-32 too."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")  # a byte order mark is allowed, and dropped
         except UnicodeDecodeError:
             raise ValueError("is not UTF-8") from None
     try:
-        value = json.loads(data)
+        value = json.loads(data, object_pairs_hook=_unique_names)
     except RecursionError:
         raise ValueError(_too_deep()) from None
+    except _RepeatedName as repeated:
+        raise ValueError(str(repeated)) from None
     except ValueError:
         raise ValueError("is not valid JSON") from None
     if _depth_over(value, MAX_JSON_DEPTH):
@@ -53,6 +55,21 @@ def b64url_decode(text: str) -> bytes:
     if b64url_encode(data) != text:
         raise ValueError("not canonical base64url")
     return data
+
+
+class _RepeatedName(ValueError):
+    pass
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # RFC 8259 leaves an object with a name twice to each reader (Python keeps the last, other
+    # parsers the first), so the fake refuses it rather than store what the sender did not mean.
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        names = [n for n, _ in pairs]
+        name = next(n for n in names if names.count(n) > 1)
+        raise _RepeatedName(f"has the name {name[:100]!r} twice in one object")
+    return found
 
 
 def _too_deep() -> str:
