@@ -222,26 +222,35 @@ def query_boolean(name: str, text: str) -> bool | FieldError:
 def parse_datetime(value: str) -> datetime | None:
     """The aware datetime `value` denotes, or None when it is neither RFC 3339 with an offset
     nor a date `YYYY-MM-DD` (which means midnight UTC)."""
-    if (day := parse_date(value)) is not None:
+    if len(value) == 10 and (day := parse_date(value)) is not None:
         return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     m = RFC3339.fullmatch(value)
     if m is None:
         return None
     try:
-        if m[8]:
-            tz = timezone.utc
-        else:
-            offset = timedelta(hours=int(m[10]), minutes=int(m[11]))
-            tz = timezone(-offset if m[9] == "-" else offset)
-        micros = int((m[7] or ".0")[1:7].ljust(6, "0"))
-        parsed = datetime(
-            int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), micros, tzinfo=tz
-        )
+        try:
+            # The pattern has decided what is valid; this reads what it matched in C, as the
+            # fields below do, on Python 3.11+ (3.10 reads no "Z"; no version reads "z").
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = _from_fields(m)
         # An instant outside years 1-9999 in UTC (0001-01-01T00:00:00+05:00) is no datetime.
         parsed.astimezone(timezone.utc)
     except (ValueError, OverflowError):
         return None
     return parsed
+
+
+def _from_fields(m: re.Match[str]) -> datetime:
+    if m[8]:
+        tz = timezone.utc
+    else:
+        offset = timedelta(hours=int(m[10]), minutes=int(m[11]))
+        tz = timezone(-offset if m[9] == "-" else offset)
+    micros = int((m[7] or ".0")[1:7].ljust(6, "0"))
+    return datetime(
+        int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), micros, tzinfo=tz
+    )
 
 
 def parse_date(value: str) -> date | None:
