@@ -9,7 +9,7 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeAlias
 from urllib.parse import quote
@@ -145,15 +145,16 @@ def wire_datetime(name: str, value: DateTimeInput) -> str:
     """RFC 3339 text. A `date`, or a date string `YYYY-MM-DD`, means midnight UTC; a naive
     `datetime` is refused."""
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
+        offset = value.utcoffset()
+        if offset is None:
             raise InvalidRequestError(
                 f"{name} is a naive datetime ({value.isoformat()}); its time zone would be a "
                 f"guess. Pass an aware one, e.g. {name}=datetime(..., tzinfo=timezone.utc).",
                 param=name,
             )
-        if value.utcoffset() == timezone.utc.utcoffset(None):
-            return value.replace(tzinfo=None).isoformat() + "Z"
-        return value.isoformat()
+        text = value.isoformat()
+        # A zero offset is written "+00:00" last, which the API's own records spell "Z".
+        return text[:-6] + "Z" if not offset else text
     if isinstance(value, date):
         return f"{value.isoformat()}T00:00:00Z"
     if isinstance(value, str):
