@@ -61,7 +61,9 @@ _RETRIED: Final = (429, 500, 502, 503, 504)
 """Statuses every operation may meet, and the SDK retries."""
 _OPERATION_ERRORS: Final = {
     "list": (400, 401, 403, 422),
-    "get": (401, 403, 404),
+    # A request whose HTTP framing cannot be read (say, an unknown Transfer-Encoding) is a 400
+    # whatever it asks for, so get has one too.
+    "get": (400, 401, 403, 404),
     "create": (400, 401, 403, 409, 415, 422),
 }
 _EXAMPLE_NOW: Final = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)

@@ -52,9 +52,9 @@ PROBLEM_TYPES: Final = MappingProxyType(
                 400,
                 _ERRORS + "malformed-request",
                 "Malformed request",
-                "The request cannot be read: its body is not a JSON object, its cursor does "
-                "not decode or was issued for other filters, or its `Idempotency-Key` breaks "
-                "the key's rule.",
+                "The request cannot be read: its HTTP framing is malformed, its body is not a "
+                "JSON object, its cursor does not decode or was issued for other filters, or "
+                "its `Idempotency-Key` breaks the key's rule.",
             ),
             ProblemType(
                 401,
