@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import date, datetime, timedelta, timezone
@@ -300,8 +301,20 @@ async def test_every_create_sends_its_own_generated_idempotency_key(api: Api) ->
 
     keys = [r.headers["Idempotency-Key"] for r in posts(api.server)]
     assert len(set(keys)) == 2
-    assert all(uuid.UUID(key) for key in keys)
+    assert all(str(uuid.UUID(key)) == key for key in keys)  # canonical lower-case form
+    assert all(uuid.UUID(key).version == 4 for key in keys)
+    assert all(uuid.UUID(key).variant == uuid.RFC_4122 for key in keys)
     assert len(api.server.records()) == 2
+
+
+async def test_create_sends_compact_utf8_json(api: Api) -> None:
+    title = 'Übung 日本語 "quoted"\n'
+    await api.create(title=title, score=0.1, passed=False)
+
+    sent = posts(api.server)[-1]
+    assert sent.headers["Content-Type"] == "application/json"
+    body = {"person_id": "p1", "title": title, "score": 0.1, "passed": False}
+    assert sent.content == json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 async def test_create_sends_the_callers_idempotency_key(api: Api) -> None:

@@ -9,6 +9,7 @@ cannot drift in what they send. Every check raises `InvalidRequestError` before 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from edm_client._definition import ResourceDefinition
 from edm_client._params import (
     FILTER_CONVERTERS,
     WIRE_CONVERTERS,
+    Converter,
     IdInput,
     check_body,
     encode_body,
@@ -43,8 +45,8 @@ def create_options(
 ) -> RequestOptions:
     """A create of `fields` (create's arguments by name; None means "not sent")."""
     body = {
-        name: WIRE_CONVERTERS[rule.kind](name, value)
-        for name, rule in definition.writable.items()
+        name: to_wire(name, value)
+        for name, to_wire in _wire_converters(definition)
         if (value := fields.get(name)) is not None
     }
     check_body(definition.check_create(body))
@@ -59,6 +61,12 @@ def create_options(
         operation=f"{definition.name}.create",
         path_template=definition.path,
     )
+
+
+@functools.cache
+def _wire_converters(definition: ResourceDefinition[Any]) -> tuple[tuple[str, Converter], ...]:
+    """Each writable field of `definition` with the converter of its kind, in field order."""
+    return tuple((name, WIRE_CONVERTERS[rule.kind]) for name, rule in definition.writable.items())
 
 
 def bulk_item_options(definition: ResourceDefinition[Any], item: object) -> RequestOptions:

@@ -5,8 +5,8 @@ Everything here raises `InvalidRequestError` naming the argument, before any req
 
 from __future__ import annotations
 
-import json
 import math
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 from urllib.parse import quote
 
 import httpx
+from pydantic_core import to_json
 
 from edm_client._exceptions import InvalidRequestError
 from edm_client._rules import (
@@ -31,6 +32,7 @@ from edm_client._rules import (
 __all__ = [
     "FILTER_CONVERTERS",
     "WIRE_CONVERTERS",
+    "Converter",
     "DateInput",
     "DateTimeInput",
     "IdInput",
@@ -201,11 +203,10 @@ def check_body(errors: list[FieldError]) -> None:
         raise InvalidRequestError(f"{first}{more}", param=first.field)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
 def encode_body(body: Mapping[str, object]) -> bytes:
-    return _ENCODER.encode(body).encode()
+    """Compact UTF-8 JSON of converted values (str, bool, int and finite float only)."""
+    # pydantic-core's encoder: a fifth of the json module's time for a create body.
+    return to_json(body)
 
 
 def check_timeout(value: object) -> None:
@@ -236,13 +237,23 @@ def page_limit(name: str, value: int) -> str:
 def idempotency_key(key: str | None) -> str:
     """The caller's `Idempotency-Key`, checked, else a new random one."""
     if key is None:
-        return str(uuid.uuid4())
+        return _random_uuid()
     if check_idempotency_key(key) is not None:
         raise InvalidRequestError(
             f"idempotency_key must be {IDEMPOTENCY_KEY_RULE}, not {_show(key)}",
             param="idempotency_key",
         )
     return key
+
+
+def _random_uuid() -> str:
+    """A random (version 4) UUID as text, as `str(uuid.uuid4())` writes it."""
+    # Formatted here: building a `uuid.UUID` to print it is most of uuid4()'s cost.
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def filter_enum(name: str, value: str | Enum) -> str:

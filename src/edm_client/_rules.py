@@ -171,27 +171,32 @@ def check_create_body(
     read_only: Collection[str],
     noun: str,
 ) -> list[FieldError]:
-    """Every rule that `body` (decoded JSON) breaks, in field order.
+    """Every rule that `body` (decoded JSON) breaks: its unknown and read-only names in body
+    order, then the missing required fields, then the invalid values, each in field order.
 
-    `rules` are the writable fields of a `noun` ("goal"), `read_only` the
-    server-owned ones.
+    `rules` are the writable fields of a `noun` ("goal"), `read_only` the server-owned ones
+    (no name is both).
     """
     errors: list[FieldError] = []
     for name in body:
-        if name in read_only:
-            errors.append(FieldError(name, "read_only_field", "is set by the server"))
-        elif name not in rules:
-            errors.append(FieldError(name, "unknown_field", f"is not a field of {article(noun)}"))
-    for name, rule in rules.items():
-        if rule.required and body.get(name) is None:
-            errors.append(FieldError(name, "required", "is required"))
+        if name not in rules:
+            if name in read_only:
+                errors.append(FieldError(name, "read_only_field", "is set by the server"))
+            else:
+                errors.append(
+                    FieldError(name, "unknown_field", f"is not a field of {article(noun)}")
+                )
+    invalid: list[FieldError] = []
     for name, rule in rules.items():
         value = body.get(name)
         if value is None:
+            if rule.required:
+                errors.append(FieldError(name, "required", "is required"))
             continue
         error = rule.check(value)
         if error is not None:
-            errors.append(FieldError(name, *error))
+            invalid.append(FieldError(name, *error))
+    errors += invalid
     return errors
 
 
