@@ -56,7 +56,8 @@ def resolve_credentials(
 
 def checked_base_url(base_url: str | httpx.URL) -> httpx.URL:
     try:
-        url = httpx.URL(str(base_url).strip())
+        # An httpx.URL is parsed already (a with_options copy passes its client's on).
+        url = base_url if isinstance(base_url, httpx.URL) else httpx.URL(str(base_url).strip())
     except httpx.InvalidURL as exc:
         raise EDMError(f"base_url {str(base_url)!r} is not a valid URL: {exc}") from None
     if url.userinfo:

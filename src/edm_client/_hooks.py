@@ -173,7 +173,10 @@ def observers(hooks: tuple[Hooks, ...], tracing: bool) -> Observers | None:
     None when there are none, so that the call path can skip `observe` entirely.
     """
     if tracing and any(name in os.environ for name in _PROVIDER_VARIABLES):
-        _tracing_hooks_factory()  # providers named there: OpenTelemetry is in use, load it now
+        # Providers named there: OpenTelemetry is in use; load it, and them, now.
+        parts = _tracing_hooks_factory()
+        if parts is not None:
+            parts[2]()
     if tracing:
         return Observers(hooks, tracing=True)
     return Observers(hooks, tracing=False) if hooks else None
@@ -191,15 +194,17 @@ def _live_tracing() -> Callable[[], Hooks] | None:
 
 
 @functools.cache
-def _tracing_hooks_factory() -> tuple[Callable[[], Hooks], Callable[[], bool]] | None:
-    """`_tracing.tracing_hooks` and `tracing_is_live`, or None when opentelemetry-api is not
-    installed (asked once: Python does not remember a failed import, and would search
-    sys.path again each time)."""
+def _tracing_hooks_factory() -> (
+    tuple[Callable[[], Hooks], Callable[[], bool], Callable[[], None]] | None
+):
+    """`_tracing.tracing_hooks`, `tracing_is_live` and `load_named_providers`, or None when
+    opentelemetry-api is not installed (asked once: Python does not remember a failed import,
+    and would search sys.path again each time)."""
     try:
-        from edm_client._tracing import tracing_hooks, tracing_is_live
+        from edm_client._tracing import load_named_providers, tracing_hooks, tracing_is_live
     except ImportError:
         return None
-    return tracing_hooks, tracing_is_live
+    return tracing_hooks, tracing_is_live, load_named_providers
 
 
 def observe(
