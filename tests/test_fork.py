@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
+import signal
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -198,3 +200,67 @@ def test_your_own_async_http_client_with_inherited_connections_is_refused_in_the
 
     assert "made before os.fork() with your own http_client" in report
     assert "leave out http_client" in report
+
+
+def _child_report_within(pid: int, read_end: int, seconds: float) -> str:
+    """The child's report, or "hung" (and the child killed) if it has none after `seconds`."""
+    ready, _, _ = select.select([read_end], [], [], seconds)
+    if not ready:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(read_end)
+        return "hung"
+    return _child_report(pid, read_end)
+
+
+def test_closing_a_client_in_the_child_takes_no_lock_a_parent_thread_held(
+    fake: FakeServer,
+) -> None:
+    client = Client(api_key=fake.issue_token(), base_url=fake.base_url, trust_env=False)
+    _records(client, 1, "parent")
+    # As if a parent thread were inside httpcore's pool (it holds this lock while it hands
+    # out connections) at the moment of the fork: the child's copy is held forever.
+    pool_lock = client._pool.http._transport._pool._optional_thread_lock
+    with pool_lock:
+        pid, pipe = _fork(lambda: (client.close(), "closed")[1])
+    report = _child_report_within(pid, pipe, 10)
+    client.close()
+
+    assert report == "closed"
+
+
+def test_closing_a_client_in_the_child_leaves_the_parents_connection_open(
+    fake: FakeServer,
+) -> None:
+    client = Client(api_key=fake.issue_token(), base_url=fake.base_url, trust_env=False)
+    (record_id,) = _records(client, 1, "parent")
+    served = fake._served[-1]
+
+    pid, pipe = _fork(lambda: (client.close(), "closed")[1])
+    report = _child_report(pid, pipe)
+    client.performance.learning_records.get(record_id)
+    client.close()
+
+    assert report == "closed"
+    assert served.total_connections == 1  # the parent's connection, still in use
+
+
+def test_closing_an_async_client_in_the_child_leaves_the_parents_connection_open(
+    fake: FakeServer,
+) -> None:
+    client = AsyncClient(api_key=fake.issue_token(), base_url=fake.base_url, trust_env=False)
+    records = client.performance.learning_records
+    loop = asyncio.new_event_loop()
+    try:
+        record = loop.run_until_complete(records.create(person_id="p1", title="parent"))
+        served = fake._served[-1]
+
+        pid, pipe = _fork(lambda: (asyncio.run(client.close()), "closed")[1])
+        report = _child_report_within(pid, pipe, 10)
+        loop.run_until_complete(records.get(record.id))
+        loop.run_until_complete(client.aclose())
+    finally:
+        loop.close()
+
+    assert report == "closed"
+    assert served.total_connections == 1  # the child's close did not shut it down

@@ -503,8 +503,7 @@ class SyncAPIClient(_BaseClient):
     def close(self) -> None:
         """Close the connection pool (copies from `with_options` share it and do not close it)."""
         if self._owns_http:
-            self._pool.closed = True
-            self._pool.http.close()
+            self._pool.closing().close()
 
     def __enter__(self) -> Self:
         return self

@@ -87,6 +87,19 @@ class Pool(Generic[HttpT]):
         if self._forks != _forks:
             self._after_fork()
 
+    def closing(self) -> HttpT:
+        """Mark the pool closed; return the httpx client its client's close() closes.
+
+        In a forked child that has not used it since the fork, a sync pool first lets go of
+        the inherited connections as `check_fork` does: closing them through httpcore would
+        take its pool lock, which a parent thread may have held at the fork (the child would
+        wait for it forever). An owned pool's close is then of the child's own, unused one.
+        """
+        self.closed = True
+        if isinstance(self.http, httpx.Client):
+            self.check_fork()
+        return self.http
+
     def _after_fork(self) -> None:
         inherited = self.http
         if isinstance(inherited, httpx.Client):
@@ -236,7 +249,7 @@ def default_ssl_context(trust_env: bool = True) -> ssl.SSLContext:
 
 def close_dropped_pool(pool: Pool[httpx.Client]) -> None:
     """A `Client` was garbage-collected unclosed: close its pool instead of leaving sockets."""
-    http = pool.http
+    http = pool.closing()
     if not http.is_closed:
         with contextlib.suppress(Exception):
             http.close()
