@@ -264,3 +264,26 @@ def test_closing_an_async_client_in_the_child_leaves_the_parents_connection_open
 
     assert report == "closed"
     assert served.total_connections == 1  # the child's close did not shut it down
+
+
+def test_closing_your_own_async_http_client_in_the_child_leaves_it_to_the_parent(
+    fake: FakeServer,
+) -> None:
+    http = httpx.AsyncClient(trust_env=False)
+    client = AsyncClient(api_key=fake.issue_token(), base_url=fake.base_url, http_client=http)
+    records = client.performance.learning_records
+    loop = asyncio.new_event_loop()
+    try:
+        record = loop.run_until_complete(records.create(person_id="p1", title="parent"))
+        served = fake._served[-1]
+
+        pid, pipe = _fork(lambda: (asyncio.run(client.close()), "closed")[1])
+        report = _child_report_within(pid, pipe, 10)
+        loop.run_until_complete(records.get(record.id))
+        loop.run_until_complete(client.aclose())
+    finally:
+        loop.close()
+
+    assert report == "closed"
+    assert served.total_connections == 1  # the child's close did not shut it down
+    assert http.is_closed  # by the parent's close

@@ -502,8 +502,8 @@ class SyncAPIClient(_BaseClient):
 
     def close(self) -> None:
         """Close the connection pool (copies from `with_options` share it and do not close it)."""
-        if self._owns_http:
-            self._pool.closing().close()
+        if self._owns_http and (http := self._pool.closing()) is not None:
+            http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -598,9 +598,8 @@ class AsyncAPIClient(_BaseClient):
 
     async def close(self) -> None:
         """Close the connection pool (copies from `with_options` share it and do not close it)."""
-        if self._owns_http:
-            self._pool.closed = True
-            await self._pool.http.aclose()
+        if self._owns_http and (http := self._pool.closing()) is not None:
+            await http.aclose()
 
     async def aclose(self) -> None:
         """Same as `close()`, named as httpx names it."""

@@ -87,17 +87,23 @@ class Pool(Generic[HttpT]):
         if self._forks != _forks:
             self._after_fork()
 
-    def closing(self) -> HttpT:
-        """Mark the pool closed; return the httpx client its client's close() closes.
+    def closing(self) -> HttpT | None:
+        """Mark the pool closed; return the httpx client its client's close() closes, or None
+        for one that must be left open.
 
-        In a forked child that has not used it since the fork, a sync pool first lets go of
-        the inherited connections as `check_fork` does: closing them through httpcore would
-        take its pool lock, which a parent thread may have held at the fork (the child would
-        wait for it forever). An owned pool's close is then of the child's own, unused one.
+        In a forked child that has not used the pool since the fork, the inherited
+        connections are let go of first, as `check_fork` does: closing them through httpcore
+        would take its pool lock, which a parent thread may have held at the fork (the child
+        would wait for it forever), and closing an async one can shut the socket down for the
+        parent too (seen with anyio 4.14). An owned pool's close is then of the child's own,
+        unused one; a caller's `httpx.AsyncClient` holding the parent's connections is left
+        for the parent to close.
         """
         self.closed = True
-        if isinstance(self.http, httpx.Client):
+        try:
             self.check_fork()
+        except EDMError:
+            return None
         return self.http
 
     def _after_fork(self) -> None:
@@ -250,7 +256,7 @@ def default_ssl_context(trust_env: bool = True) -> ssl.SSLContext:
 def close_dropped_pool(pool: Pool[httpx.Client]) -> None:
     """A `Client` was garbage-collected unclosed: close its pool instead of leaving sockets."""
     http = pool.closing()
-    if not http.is_closed:
+    if http is not None and not http.is_closed:
         with contextlib.suppress(Exception):
             http.close()
 
