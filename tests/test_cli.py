@@ -474,7 +474,9 @@ def test_an_import_stopped_with_ctrl_c_finishes_when_run_again(served, fake, tmp
     path = tmp_path / "rows.jsonl"
     path.write_text("".join(json.dumps({"person_id": "p", "title": f"T{i}"}) + "\n"
                             for i in range(60)))  # fmt: skip
-    fake.inject_fault(delay=0.05, probability=1.0, seed=1)  # a slow server
+    # A slow server: the import takes 6 s uninterrupted, so the interrupt lands mid-import
+    # even when a loaded machine holds this test back (at 0.05 s, 1.5 s, it once came late).
+    fake.inject_fault(delay=0.2, probability=1.0, seed=1)
     args = [EDM, "learning-records", "import", str(path), "--concurrency", "2"]
     process = subprocess.Popen(
         args, env={**os.environ, **served}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
