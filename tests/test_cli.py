@@ -474,14 +474,18 @@ def test_an_import_stopped_with_ctrl_c_finishes_when_run_again(served, fake, tmp
     path = tmp_path / "rows.jsonl"
     path.write_text("".join(json.dumps({"person_id": "p", "title": f"T{i}"}) + "\n"
                             for i in range(60)))  # fmt: skip
-    # A slow server: the import takes 6 s uninterrupted, so the interrupt lands mid-import
-    # even when a loaded machine holds this test back (at 0.05 s, 1.5 s, it once came late).
-    fake.inject_fault(delay=0.2, probability=1.0, seed=1)
+    fake.inject_fault(delay=0.05, probability=1.0, seed=1)  # a slow server
     args = [EDM, "learning-records", "import", str(path), "--concurrency", "2"]
-    process = subprocess.Popen(
-        args, env={**os.environ, **served}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    # A suite started in the background of a shell runs with SIGINT ignored, which a child
+    # inherits (and keeps): with a handler here instead, the child starts with the default.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            args, env={**os.environ, **served}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
     while len(fake.records()) < 4 and process.poll() is None:
         threading.Event().wait(0.01)  # until a few rows are in
     process.send_signal(signal.SIGINT)
