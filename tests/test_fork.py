@@ -229,6 +229,23 @@ def test_closing_a_client_in_the_child_takes_no_lock_a_parent_thread_held(
     assert report == "closed"
 
 
+def test_closing_a_client_with_your_own_http_client_in_the_child_takes_no_lock(
+    fake: FakeServer,
+) -> None:
+    # Your own httpx.Client, holding the parent's connection, is left for the parent to close.
+    http = httpx.Client(trust_env=False)
+    client = Client(api_key=fake.issue_token(), base_url=fake.base_url, http_client=http)
+    _records(client, 1, "parent")
+    pool_lock = http._transport._pool._optional_thread_lock
+    with pool_lock:
+        pid, pipe = _fork(lambda: (client.close(), "closed")[1])
+    report = _child_report_within(pid, pipe, 10)
+    client.close()
+
+    assert report == "closed"
+    assert http.is_closed  # closed by the parent's close
+
+
 def test_closing_a_client_in_the_child_leaves_the_parents_connection_open(
     fake: FakeServer,
 ) -> None:

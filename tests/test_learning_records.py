@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 import uuid
@@ -315,6 +316,52 @@ async def test_create_sends_compact_utf8_json(api: Api) -> None:
     assert sent.headers["Content-Type"] == "application/json"
     body = {"person_id": "p1", "title": title, "score": 0.1, "passed": False}
     assert sent.content == json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Course(str, enum.Enum):
+    """Each member is its course code (a str); its value is a display label."""
+
+    def __new__(cls, code: str, label: str) -> Course:
+        member = str.__new__(cls, code)
+        member._value_ = label
+        return member
+
+    CKA = ("CKA", "Certified Kubernetes Administrator")
+
+
+class Grade(float, enum.Enum):
+    """Each member is its score (a float); its value is a letter."""
+
+    def __new__(cls, points: float, letter: str) -> Grade:
+        member = float.__new__(cls, points)
+        member._value_ = letter
+        return member
+
+    A = (95.0, "A")
+
+
+class Provider(str, enum.Enum):
+    AWS = "AWS"
+
+
+async def test_a_str_enum_member_given_as_text_is_sent_as_its_text(api: Api) -> None:
+    record = await api.create(title=Course.CKA)
+
+    assert sent_json(posts(api.server)[-1])["title"] == "CKA"
+    assert record.title == "CKA"
+
+
+async def test_a_float_enum_member_given_as_a_score_is_sent_as_its_number(api: Api) -> None:
+    record = await api.create(score=Grade.A)
+
+    assert sent_json(posts(api.server)[-1])["score"] == 95.0
+    assert record.score == 95.0
+
+
+async def test_list_filters_by_a_str_enum_member_as_its_text(api: Api) -> None:
+    await api.create(title="a", provider="AWS")
+
+    assert [r.title for r in await api.list(provider=Provider.AWS)] == ["a"]
 
 
 async def test_create_sends_the_callers_idempotency_key(api: Api) -> None:

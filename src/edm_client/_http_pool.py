@@ -96,14 +96,17 @@ class Pool(Generic[HttpT]):
         would take its pool lock, which a parent thread may have held at the fork (the child
         would wait for it forever), and closing an async one can shut the socket down for the
         parent too (seen with anyio 4.14). An owned pool's close is then of the child's own,
-        unused one; a caller's `httpx.AsyncClient` holding the parent's connections is left
-        for the parent to close.
+        unused one; a caller's `httpx.AsyncClient` holding the parent's connections, and a
+        caller's `httpx.Client` (whose close takes that lock), are left for the parent to close.
         """
         self.closed = True
-        try:
-            self.check_fork()
-        except EDMError:
-            return None
+        if self._forks != _forks:
+            try:
+                self._after_fork()
+            except EDMError:
+                return None
+            if not self.owned and isinstance(self.http, httpx.Client):
+                return None
         return self.http
 
     def _after_fork(self) -> None:

@@ -111,12 +111,15 @@ def wire_str(name: str, value: str) -> str:
 
 
 def _unicode_text(name: str, text: str) -> str:
-    """`text`, refused when UTF-8 cannot carry it (a lone surrogate, e.g. from bad decoding)."""
+    """`text` as a plain str, refused when UTF-8 cannot carry it (a lone surrogate, e.g. from
+    bad decoding)."""
     if not is_utf8_text(text):
         raise InvalidRequestError(
             f"{name} is not valid Unicode text: it contains a lone surrogate", param=name
         )
-    return text
+    # A str subclass is sent as the text it is (what was checked), not as whatever an encoder
+    # makes of it: pydantic-core sends an Enum member's value, `str()` its name.
+    return text if type(text) is str else str.__str__(text)
 
 
 def wire_number(name: str, value: float) -> float:
@@ -124,7 +127,10 @@ def wire_number(name: str, value: float) -> float:
         raise _type_error(name, "a number", value)
     if isinstance(value, float) and not math.isfinite(value):  # ints are finite, even huge ones
         raise InvalidRequestError(f"{name} must be a finite number, not {value!r}", param=name)
-    return value
+    # A subclass (numpy.float64, an Enum member) is sent as the number it is, as with text.
+    if type(value) is int or type(value) is float:
+        return value
+    return float.__float__(value) if isinstance(value, float) else int.__int__(value)
 
 
 def wire_bool(name: str, value: bool) -> bool:
