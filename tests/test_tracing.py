@@ -452,6 +452,14 @@ def test_a_provider_named_in_the_environment_is_traced_to_though_nothing_importe
     assert result["traceparent"] is True
 
 
+def test_a_provider_named_in_the_environment_that_cannot_be_loaded_leaves_calls_untraced() -> None:
+    result = _probe(
+        block="import os; os.environ['OTEL_PYTHON_TRACER_PROVIDER'] = 'no-such-provider'"
+    )
+
+    assert result["traceparent"] is False  # the client was made and its call went through
+
+
 def test_a_provider_set_after_the_client_was_made_is_traced_to() -> None:
     after = (
         "from opentelemetry import trace\n"

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from edm_client._exceptions import HookError, InvalidRequestError
+from edm_client._logging import logger
 
 __all__ = [
     "AttemptEvent",
@@ -176,7 +177,16 @@ def observers(hooks: tuple[Hooks, ...], tracing: bool) -> Observers | None:
         # Providers named there: OpenTelemetry is in use; load it, and them, now.
         parts = _tracing_hooks_factory()
         if parts is not None:
-            parts[2]()
+            try:
+                parts[2]()
+            except Exception as exc:  # what loading a named provider raised (OpenTelemetry logs it)
+                logger.warning(
+                    "OpenTelemetry could not load the provider named in %s (%s: %s); calls "
+                    "are not traced until a provider is set.",
+                    " or ".join(_PROVIDER_VARIABLES),
+                    type(exc).__name__,
+                    exc,
+                )
     if tracing:
         return Observers(hooks, tracing=True)
     return Observers(hooks, tracing=False) if hooks else None
