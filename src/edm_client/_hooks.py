@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -175,10 +175,10 @@ def observers(hooks: tuple[Hooks, ...], tracing: bool) -> Observers | None:
     """
     if tracing and any(name in os.environ for name in _PROVIDER_VARIABLES):
         # Providers named there: OpenTelemetry is in use; load it, and them, now.
-        parts = _tracing_hooks_factory()
-        if parts is not None:
+        tracing_module = _tracing()
+        if tracing_module is not None:
             try:
-                parts[2]()
+                tracing_module.load_named_providers()
             except Exception as exc:  # what loading a named provider raised (OpenTelemetry logs it)
                 logger.warning(
                     "OpenTelemetry could not load the provider named in %s (%s: %s); calls "
@@ -199,22 +199,29 @@ def _live_tracing() -> Callable[[], Hooks] | None:
     # asks it (loading it is ~12 ms of a fresh process's first request).
     if sys.modules.get("opentelemetry") is None:
         return None
-    parts = _tracing_hooks_factory()
-    return parts[0] if parts is not None and parts[1]() else None
+    tracing_module = _tracing()
+    if tracing_module is None or not tracing_module.is_live():
+        return None
+    return tracing_module.hooks
+
+
+class _Tracing(NamedTuple):
+    """What `_tracing` offers the clients."""
+
+    hooks: Callable[[], Hooks]
+    is_live: Callable[[], bool]
+    load_named_providers: Callable[[], None]
 
 
 @functools.cache
-def _tracing_hooks_factory() -> (
-    tuple[Callable[[], Hooks], Callable[[], bool], Callable[[], None]] | None
-):
-    """`_tracing.tracing_hooks`, `tracing_is_live` and `load_named_providers`, or None when
-    opentelemetry-api is not installed (asked once: Python does not remember a failed import,
-    and would search sys.path again each time)."""
+def _tracing() -> _Tracing | None:
+    """`_tracing`'s functions, or None when opentelemetry-api is not installed (asked once:
+    Python does not remember a failed import, and would search sys.path again each time)."""
     try:
         from edm_client._tracing import load_named_providers, tracing_hooks, tracing_is_live
     except ImportError:
         return None
-    return tracing_hooks, tracing_is_live, load_named_providers
+    return _Tracing(tracing_hooks, tracing_is_live, load_named_providers)
 
 
 def observe(
